@@ -1,0 +1,1 @@
+"""Organisations, members and API keys."""

@@ -1,0 +1,105 @@
+"""The root command, its global options, and the instance's own commands: init, serve, demo, worker."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from commonspace.cli import accounts, reports
+from commonspace.cli.context import Context, console, state
+from commonspace.store.migrate import upgrade
+
+app = typer.Typer(
+    help="Commonspace: share cyber-threat intelligence across organisations and borders, under control.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(accounts.org_app, name="org")
+app.add_typer(accounts.user_app, name="user")
+app.add_typer(accounts.apikey_app, name="apikey")
+app.add_typer(accounts.group_app, name="group")
+app.add_typer(reports.report_app, name="report")
+app.add_typer(reports.audit_app, name="audit")
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        envvar="COMMONSPACE_DATABASE_URL",
+        help="Database URL (default sqlite:///./var/commonspace.db; postgresql://… for PostgreSQL).",
+    ),
+]
+
+
+@app.callback()
+def root(ctx: typer.Context, database: DatabaseOption = None) -> None:
+    ctx.obj = Context(database)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the database, or bring its schema up to date."""
+    context = state(ctx)
+    upgrade(context.engine)
+    console.print(f"database ready: {context.url}", highlight=False)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Job worker threads inside the server (0 for none).")] = 2,
+) -> None:
+    """Serve the web API (and run background jobs) until interrupted."""
+    import uvicorn
+
+    from commonspace.web.app import create_app
+
+    context = state(ctx)
+    upgrade(context.engine)
+    console.print(f"Commonspace on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    uvicorn.run(create_app(context.engine, workers=workers), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Load the demo world (idempotent) and print its sign-ins and API keys."""
+    from commonspace.demo import load
+
+    context = state(ctx)
+    upgrade(context.engine)
+    with context.transaction() as session:
+        summary = load.load_demo(session, progress=console)
+    load.print_credentials(console, summary)
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    count: Annotated[int, typer.Option(help="Worker threads in this process.")] = 1,
+) -> None:
+    """Run job workers in this process until interrupted (several processes share the queue)."""
+    from commonspace.jobs.runner import start_background_workers
+    from commonspace.web.app import job_handlers
+
+    context = state(ctx)
+    context.require_schema()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    threads = start_background_workers(context.sessions, job_handlers(), count, stop)
+    console.print(f"{count} worker(s) running; Ctrl-C to stop")
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+
+def main() -> None:
+    app()

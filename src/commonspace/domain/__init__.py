@@ -1,0 +1,1 @@
+"""The pure core: vocabulary, canonicalisation, taxonomies. Imports nothing else of the project."""

@@ -1,0 +1,1 @@
+"""Reports, their indicators, tags and sightings; search."""

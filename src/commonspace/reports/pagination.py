@@ -1,0 +1,34 @@
+"""Cursor pagination: an opaque token holding the last id of the previous page."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from commonspace.domain.errors import Invalid
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix != "id":
+            raise ValueError(text)
+        return int(number)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid("the cursor is not one this server gave out", field="cursor") from exc

@@ -1,0 +1,1 @@
+"""Sharing groups: named sets of organisations; a bilateral channel is a group of two."""

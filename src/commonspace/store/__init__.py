@@ -1,0 +1,1 @@
+"""Storage: the database engine and sessions, the tables, and the Alembic migrations."""

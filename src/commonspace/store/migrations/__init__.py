@@ -1,0 +1,1 @@
+"""Alembic migrations. A package so that ``env.py`` ships with every install; see ``store.migrate``."""

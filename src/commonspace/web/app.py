@@ -1,0 +1,63 @@
+"""The application factory: one FastAPI app serving the REST API under /api/v1."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+import commonspace
+from commonspace.accounts import api as accounts_api
+from commonspace.audit import api as audit_api
+from commonspace.jobs import api as jobs_api
+from commonspace.jobs.runner import Handler, start_background_workers
+from commonspace.reports import api as reports_api
+from commonspace.reports import background
+from commonspace.sharing import api as sharing_api
+from commonspace.store.db import make_engine, session_factory
+from commonspace.web import errors
+
+API_PREFIX = "/api/v1"
+
+
+def job_handlers() -> Mapping[str, Handler]:
+    """Every kind of background job this instance runs, by name."""
+    return {background.KIND: background.run_import}
+
+
+def create_app(engine: Engine | None = None, *, workers: int = 0) -> FastAPI:
+    """The app over ``engine`` (default: the configured database), with ``workers`` job threads."""
+    engine = engine or make_engine()
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        threads = (
+            start_background_workers(app.state.write_sessions, job_handlers(), workers, stop)
+            if workers
+            else []
+        )
+        yield
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+
+    app = FastAPI(
+        title="Commonspace",
+        version=commonspace.__version__,
+        description="Share cyber-threat intelligence across organisations and borders, under exact control.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.write_sessions = session_factory(engine, writer=True)
+    errors.install(app)
+    for module in (accounts_api, sharing_api, reports_api, audit_api, jobs_api):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app
