@@ -1,10 +1,10 @@
-# The two commands: `make run` and `make test`. Also: `make lint`, `make bench`.
+# The two commands: `make run` and `make test`. Also: `make lint`, `make bench`, `make docs`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench docs install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -31,6 +31,10 @@ test: lint
 
 bench: install
 	$(BIN)/python -m bench
+
+# Regenerate the command-line reference from the code (tests/cli/test_cli_reference.py checks it).
+docs: install
+	$(BIN)/python -m commonspace.cli.reference > docs/cli.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -15,11 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from commonspace.store import tables
 from commonspace.store.db import make_engine, normalise_url
+from world import World, build_world
 
 PG_ADMIN_URL = os.environ.get("COMMONSPACE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -95,4 +97,21 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         pg: Engine = request.getfixturevalue("pg_engine")
         _empty(pg)
         yield pg
-        _empty(pg)
+
+
+# --- the API tests' world (tests/world.py) and client ---------------------------------------------
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    """Organisations, members of every role with API keys and a sharing group (see tests/world.py)."""
+    return build_world(engine)
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[TestClient]:
+    """The REST API over ``engine``, without background workers."""
+    from commonspace.web.app import create_app
+
+    with TestClient(create_app(engine)) as test_client:
+        yield test_client

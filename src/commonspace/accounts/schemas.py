@@ -82,14 +82,3 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The key itself: shown this once, never again.")
-
-
-class AccessOut(BaseModel):
-    at: datetime
-    action: str
-    object_type: str
-    object_uuid: str | None
-    member: str | None
-    organisation: str | None
-    api_key_id: int | None
-    via: str

@@ -6,10 +6,9 @@ database anyway); every other caller is a Subject and goes through the access po
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from commonspace import policy
@@ -20,6 +19,7 @@ from commonspace.domain.errors import Conflict, Forbidden, Invalid, NotFound, Un
 from commonspace.domain.vocab import OrgKind, Role
 from commonspace.policy import Subject
 from commonspace.store import tables as t
+from commonspace.store.db import write_soon
 from commonspace.store.tables import utcnow
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -148,8 +148,9 @@ def update_member(
     name: str | None = None,
     password: str | None = None,
 ) -> t.Member:
-    _may_grant(subject, role or Role(member.role), member.org_id)
+    _may_grant(subject, Role(member.role), member.org_id)  # only site admins change a site admin
     if role is not None:
+        _may_grant(subject, role, member.org_id)
         member.role = role.value
     if disabled is not None:
         member.disabled = disabled
@@ -181,13 +182,20 @@ def create_api_key(
     name: str = "",
     read_only: bool = False,
     expires: datetime | None = None,
+    plaintext: str | None = None,
 ) -> tuple[t.ApiKey, str]:
-    """A new key for ``member``; the plaintext is returned once and never stored."""
+    """A new key for ``member``; the plaintext is returned once and never stored.
+
+    ``plaintext`` stores a given key instead of a random one: for the demo world and test fixtures only,
+    whose keys are public; every other caller lets the key be generated.
+    """
     if subject is not None and subject.member_id != member.id:
         _may_grant(subject, Role(member.role), member.org_id)
     if subject is not None and not subject.can_write:
         raise Forbidden("a read-only key cannot create keys")
-    plaintext = keys.new_key()
+    if plaintext is not None and not plaintext.startswith(keys.KEY_PREFIX):
+        raise Invalid(f"an API key starts with {keys.KEY_PREFIX!r}", field="plaintext")
+    plaintext = plaintext or keys.new_key()
     api_key = t.ApiKey(
         member_id=member.id,
         name=name,
@@ -222,6 +230,8 @@ def revoke_api_key(session: Session, subject: Subject | None, key_uuid: str) -> 
     others = subject is not None and subject.member_id != member.id
     if others and subject is not None and not policy.can_manage_members(subject, member.org_id):
         raise NotFound(f"no API key {key_uuid!r}")
+    if others:
+        _may_grant(subject, Role(member.role), member.org_id)  # only site admins revoke a site admin's key
     if api_key.revoked is None:
         api_key.revoked = utcnow()
     audit.record(session, subject, "apikey.revoke", "api_key", api_key.uuid, member.org_id)
@@ -270,7 +280,14 @@ def authenticate_key(session: Session, plaintext: str, via: str = "api") -> Subj
     ):
         raise Unauthenticated("invalid or expired API key")
     if api_key.last_used is None or now - api_key.last_used > LAST_USED_RESOLUTION:
-        api_key.last_used = now  # coarse, so that reads don't each become a write
+        # Coarse, so that reads don't each become a write; queued after a read transaction.
+        key_id = api_key.id
+        write_soon(
+            session,
+            lambda writer: writer.execute(
+                update(t.ApiKey).where(t.ApiKey.id == key_id).values(last_used=now)
+            ),
+        )
     return subject_for(session, member, api_key, via)
 
 
@@ -290,10 +307,3 @@ def subject_by_email(session: Session, email: str, via: str = "cli") -> Subject:
     if member.disabled:
         raise Unauthenticated(f"member {email!r} is disabled")
     return subject_for(session, member, via=via)
-
-
-@dataclass(frozen=True)
-class Whoami:
-    member: t.Member
-    organisation: t.Organisation
-    subject: Subject

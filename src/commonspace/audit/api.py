@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
-from commonspace.accounts.schemas import AccessOut
 from commonspace.audit import service as audit
+from commonspace.audit.schemas import AccessOut
 from commonspace.web.deps import DB, Reader
 
 router = APIRouter(tags=["audit"])
@@ -18,7 +18,7 @@ router = APIRouter(tags=["audit"])
 def access_log(
     session: DB,
     subject: Reader,
-    since: datetime | None = None,
+    since: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> list[AccessOut]:
     """Who outside your organisation read or changed its reports (organisation administrators)."""

@@ -13,6 +13,7 @@ from commonspace.domain.errors import Forbidden
 from commonspace.domain.vocab import Role
 from commonspace.policy import Subject
 from commonspace.store import tables as t
+from commonspace.store.db import write_soon
 
 
 def record(
@@ -25,20 +26,23 @@ def record(
     via: str | None = None,
     **detail: Any,
 ) -> None:
-    """Add one event to the current transaction: it lands with the work it describes, or not at all."""
-    session.add(
-        t.AuditEvent(
-            member_id=subject.member_id if subject else None,
-            org_id=subject.org_id if subject else None,
-            api_key_id=subject.api_key_id if subject else None,
-            via=via or (subject.via if subject else "cli"),
-            action=action,
-            object_type=object_type,
-            object_uuid=object_uuid,
-            object_org_id=object_org_id,
-            detail=detail,
-        )
+    """Add one event: with the work it describes (all or nothing), or just after a read."""
+    event = t.AuditEvent(
+        member_id=subject.member_id if subject else None,
+        org_id=subject.org_id if subject else None,
+        api_key_id=subject.api_key_id if subject else None,
+        via=via or (subject.via if subject else "cli"),
+        action=action,
+        object_type=object_type,
+        object_uuid=object_uuid,
+        object_org_id=object_org_id,
+        detail=detail,
     )
+    write_soon(session, lambda writer: writer.add(event))
+
+
+# What the access log is about: the organisation's reports and what they contain.
+REPORT_OBJECTS = ("report", "indicator")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ def list_access(
         .outerjoin(t.Member, t.Member.id == t.AuditEvent.member_id)
         .outerjoin(actor_org, actor_org.id == t.AuditEvent.org_id)
         .where(t.AuditEvent.object_org_id == subject.org_id)
+        .where(t.AuditEvent.object_type.in_(REPORT_OBJECTS))
         .where((t.AuditEvent.org_id != subject.org_id) | t.AuditEvent.org_id.is_(None))
         .order_by(t.AuditEvent.at.desc(), t.AuditEvent.id.desc())
         .limit(limit)

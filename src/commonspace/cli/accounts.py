@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from commonspace.accounts import service as accounts
-from commonspace.cli.context import console, fail, state
+from commonspace.cli.context import console, fail, show_table, state
 from commonspace.domain.vocab import OrgKind, Role
 from commonspace.sharing import service as sharing
 from commonspace.store.tables import utcnow
@@ -24,13 +24,15 @@ user_app = typer.Typer(help="Members (users) of organisations.", no_args_is_help
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 group_app = typer.Typer(help="Sharing groups (a bilateral channel is a group of two).", no_args_is_help=True)
 
-AsOption = Annotated[str | None, typer.Option("--as", help="Act as this member, under the access policy.")]
+AsOption = Annotated[
+    str | None, typer.Option("--as", metavar="EMAIL", help="Act as this member, under the access policy.")
+]
 
 
 @org_app.command("add")
 def org_add(
     ctx: typer.Context,
-    name: str,
+    name: Annotated[str, typer.Argument(help="The organisation's name, unique on this instance.")],
     kind: Annotated[OrgKind, typer.Option(help="Kind of organisation.")],
     country: Annotated[
         str | None, typer.Option(help="ISO 3166-1 alpha-2 code (none for international).")
@@ -45,7 +47,7 @@ def org_add(
         org = accounts.create_organisation(
             session, subject, name=name, kind=kind, country=country, sector=sector, contact=contact
         )
-        console.print(f"organisation {org.name} added: {org.uuid}", highlight=False)
+        console.print(f"organisation {org.name} added: {org.uuid}", markup=False, highlight=False)
 
 
 @org_app.command("list")
@@ -55,13 +57,13 @@ def org_list(ctx: typer.Context) -> None:
         table = Table("name", "kind", "country", "sector", "uuid")
         for org in accounts.list_organisations(session, None):
             table.add_row(org.name, org.kind, org.country or "", org.sector or "", org.uuid)
-        console.print(table)
+        show_table(table)
 
 
 @user_app.command("add")
 def user_add(
     ctx: typer.Context,
-    email: str,
+    email: Annotated[str, typer.Argument(help="The member's e-mail address (their sign-in).")],
     org: Annotated[str, typer.Option(help="Organisation name or UUID.")],
     role: Annotated[Role, typer.Option(help="Role in the organisation.")],
     name: Annotated[str, typer.Option(help="Display name.")] = "",
@@ -80,13 +82,17 @@ def user_add(
         member = accounts.create_member(
             session, subject, email=email, org=organisation, role=role, name=name, password=password
         )
-        console.print(f"member {member.email} ({member.role}) added to {organisation.name}", highlight=False)
+        console.print(
+            f"member {member.email} ({member.role}) added to {organisation.name}",
+            markup=False,
+            highlight=False,
+        )
 
 
 @user_app.command("update")
 def user_update(
     ctx: typer.Context,
-    email: str,
+    email: Annotated[str, typer.Argument(help="The member's e-mail address or UUID.")],
     role: Annotated[Role | None, typer.Option(help="New role.")] = None,
     disable: Annotated[bool | None, typer.Option("--disable/--enable", help="Disable or enable.")] = None,
     as_: AsOption = None,
@@ -97,17 +103,21 @@ def user_update(
         member = accounts.visible_member(session, subject, email)
         accounts.update_member(session, subject, member, role=role, disabled=disable)
         console.print(
-            f"member {member.email}: role {member.role}, disabled {member.disabled}", highlight=False
+            f"member {member.email}: role {member.role}, disabled {member.disabled}",
+            markup=False,
+            highlight=False,
         )
 
 
 @apikey_app.command("create")
 def apikey_create(
     ctx: typer.Context,
-    email: str,
+    email: Annotated[str, typer.Argument(help="The e-mail address or UUID of the member the key is for.")],
     name: Annotated[str, typer.Option(help="A name to tell the key apart.")] = "",
     read_only: Annotated[bool, typer.Option(help="The key may read but not change anything.")] = False,
-    expires_days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
+    expires_days: Annotated[
+        int | None, typer.Option(help="Expire after this many days (default: never).")
+    ] = None,
     as_: AsOption = None,
 ) -> None:
     """Create an API key for a member and print it (this once only)."""
@@ -118,25 +128,31 @@ def apikey_create(
         api_key, plaintext = accounts.create_api_key(
             session, subject, member, name=name, read_only=read_only, expires=expires
         )
-        console.print(f"API key {api_key.uuid} for {member.email} (shown once):", highlight=False)
+        console.print(
+            f"API key {api_key.uuid} for {member.email} (shown once):", markup=False, highlight=False
+        )
     print(plaintext)
 
 
 @apikey_app.command("revoke")
-def apikey_revoke(ctx: typer.Context, uuid: str, as_: AsOption = None) -> None:
+def apikey_revoke(
+    ctx: typer.Context,
+    uuid: Annotated[str, typer.Argument(help="The key's UUID (printed when it was created).")],
+    as_: AsOption = None,
+) -> None:
     """Revoke an API key (takes effect on its next request)."""
     with state(ctx).transaction() as session:
         subject = accounts.subject_by_email(session, as_) if as_ else None
         accounts.revoke_api_key(session, subject, uuid)
-        console.print(f"API key {uuid} revoked", highlight=False)
+        console.print(f"API key {uuid} revoked", markup=False, highlight=False)
 
 
 @group_app.command("add")
 def group_add(
     ctx: typer.Context,
-    name: str,
+    name: Annotated[str, typer.Argument(help="The group's name, unique on this instance.")],
     owner: Annotated[str, typer.Option(help="Owner organisation (name or UUID).")],
-    member: Annotated[list[str] | None, typer.Option(help="A member organisation; repeat for more.")] = None,
+    member: Annotated[list[str] | None, typer.Option(help="A member organisation (name or UUID).")] = None,
     description: Annotated[str, typer.Option(help="What the group is for.")] = "",
     as_: AsOption = None,
 ) -> None:
@@ -148,7 +164,7 @@ def group_add(
         group = sharing.create_group(
             session, subject, name=name, owner=owner_org, members=members, description=description
         )
-        console.print(f"sharing group {group.name} created: {group.uuid}", highlight=False)
+        console.print(f"sharing group {group.name} created: {group.uuid}", markup=False, highlight=False)
 
 
 @group_app.command("list")
@@ -160,4 +176,4 @@ def group_list(ctx: typer.Context, as_: AsOption = None) -> None:
         for group in sharing.list_groups(session, subject):
             names = ", ".join(o.name for o in sharing.member_organisations(session, group))
             table.add_row(group.name, names, group.uuid)
-        console.print(table)
+        show_table(table)

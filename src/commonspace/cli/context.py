@@ -9,15 +9,21 @@ from functools import cached_property
 
 import typer
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from commonspace.domain.errors import CommonspaceError
 from commonspace.store.db import database_url, make_engine, session_factory
 from commonspace.store.migrate import is_current
 
-console = Console()
-errors = Console(stderr=True)
+# Soft wrap: a message is one line however narrow the output, so that a UUID, key or URL in it is never
+# broken in two when the output goes to a file or another program (the terminal wraps for the eye).
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
@@ -28,9 +34,22 @@ class Context:
     def url(self) -> str:
         return database_url(self.database)
 
+    @property
+    def shown_url(self) -> str:
+        """The URL for messages: a PostgreSQL password must not end up on screens and in logs."""
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return self.url
+
     @cached_property
     def engine(self) -> Engine:
         return make_engine(self.url)
+
+    def close(self) -> None:
+        """Close the database connections, if the command opened any."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -38,7 +57,8 @@ class Context:
 
     def require_schema(self) -> None:
         if not is_current(self.engine):
-            fail(f"the database at {self.url} is not initialised or not up to date: run 'commonspace init'")
+            where = self.shown_url
+            fail(f"the database at {where} is not initialised or not up to date: run 'commonspace init'")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -53,8 +73,18 @@ class Context:
 
 
 def fail(message: str, code: int = 1) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Text, not markup: messages quote user input ("[/]" in a name would otherwise crash Rich).
+    errors.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
     raise typer.Exit(code)
+
+
+def show_table(table: Table) -> None:
+    """Print a table of stored values as they are: never read as Rich markup (names and titles come from
+    other organisations), and never cut short when the output goes to a file or another program."""
+    if console.is_terminal:
+        console.print(table, markup=False, highlight=False, soft_wrap=False)
+    else:
+        Console(width=100_000, markup=False, highlight=False).print(table)
 
 
 def state(ctx: typer.Context) -> Context:

@@ -37,6 +37,7 @@ DatabaseOption = Annotated[
 @app.callback()
 def root(ctx: typer.Context, database: DatabaseOption = None) -> None:
     ctx.obj = Context(database)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @app.command()
@@ -44,7 +45,7 @@ def init(ctx: typer.Context) -> None:
     """Create the database, or bring its schema up to date."""
     context = state(ctx)
     upgrade(context.engine)
-    console.print(f"database ready: {context.url}", highlight=False)
+    console.print(f"database ready: {context.shown_url}", markup=False, highlight=False)
 
 
 @app.command()

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from commonspace.accounts import service as accounts
 from commonspace.audit import service as audit
-from commonspace.cli.context import console, state
+from commonspace.cli.context import show_table, state
 from commonspace.domain.vocab import TLP, ReportStatus
 from commonspace.reports import service as reports
 from commonspace.reports.service import ReportQuery
@@ -18,7 +18,9 @@ from commonspace.reports.service import ReportQuery
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
-AsOption = Annotated[str | None, typer.Option("--as", help="Act as this member, under the access policy.")]
+AsOption = Annotated[
+    str | None, typer.Option("--as", metavar="EMAIL", help="Act as this member, under the access policy.")
+]
 
 
 @report_app.command("list")
@@ -30,7 +32,7 @@ def report_list(
     category: Annotated[str | None, typer.Option(help="RSIT class or class/type.")] = None,
     country: Annotated[str | None, typer.Option(help="Victim country (ISO 3166-1 alpha-2).")] = None,
     tlp: Annotated[TLP | None, typer.Option(help="TLP marking.")] = None,
-    status: Annotated[ReportStatus | None, typer.Option(help="draft or published.")] = None,
+    status: Annotated[ReportStatus | None, typer.Option(help="Only reports in this state.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
 ) -> None:
     """List the reports visible to a member (without --as: all, as the operator)."""
@@ -38,7 +40,7 @@ def report_list(
         subject = accounts.subject_by_email(session, as_) if as_ else None
         q = ReportQuery(text=text, category=category, country=country, tlp=tlp, status=status)
         page = reports.list_reports(session, subject, q, limit=limit)
-        outs = reports.report_outs(session, page.items)
+        outs = reports.report_outs(session, page.items, subject)
     if as_json:
         print(json.dumps([o.model_dump(mode="json") for o in outs], indent=2))
         return
@@ -54,13 +56,13 @@ def report_list(
             o.status.value,
             o.uuid,
         )
-    console.print(table)
+    show_table(table)
 
 
 @audit_app.command("access")
 def audit_access(
     ctx: typer.Context,
-    as_: Annotated[str, typer.Option("--as", help="An administrator of the organisation.")],
+    as_: Annotated[str, typer.Option("--as", metavar="EMAIL", help="An administrator of the organisation.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
     limit: Annotated[int, typer.Option(help="At most this many events, newest first.")] = 200,
 ) -> None:
@@ -97,4 +99,4 @@ def audit_access(
             r.object_uuid or "",
             r.via,
         )
-    console.print(table)
+    show_table(table)

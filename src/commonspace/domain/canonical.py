@@ -50,30 +50,36 @@ class _Bad(Exception):
 # --- refang / defang ------------------------------------------------------------------------------
 # Only defanged scheme spellings followed by a colon are touched, so "hxxp" inside a file name stays.
 _SCHEME_FANG = re.compile(r"\b(?:h(xx)p(s?)|(fxp))(?=\[?:)", re.IGNORECASE)
-_BRACKET_FANG = re.compile(r"\[(\.|dot|@|at|:|://)\]|\((\.|dot|@|at)\)|\{(\.|dot|@|at)\}", re.IGNORECASE)
-_UNFANGED = {".": ".", "dot": ".", "@": "@", "at": "@", ":": ":", "://": "://"}
+_BRACKET_FANGS = {
+    o + inner + c: "." if inner in (".", "dot") else "@"
+    for o, c in ("[]", "()", "{}")
+    for inner in (".", "dot", "@", "at")
+} | {"[:]": ":", "[://]": "://"}
 
 
 def _unscheme(m: re.Match[str]) -> str:
     return "ftp" if m.group(3) else "http" + m.group(2).lower()
 
 
-def _unbracket(m: re.Match[str]) -> str:
-    return _UNFANGED[next(g for g in m.groups() if g is not None).lower()]
-
-
 def refang(text: str) -> str:
     """Undo the usual defanging conventions (``hxxp``, ``[.]``, ``(dot)``, ``[@]``, ``[:]//`` ...).
 
-    Repeated until nothing changes, so that refang is idempotent ("[[.].]" is "[.]" after one pass):
-    canonical values are then fixed points of refang, which makes ``refang(defang(c)) == c`` hold.
+    Nested spellings are undone too ("[[.]]" is "."), so refang is idempotent: canonical values are
+    then fixed points of refang, which is what makes ``refang(defang(c)) == c`` hold.
     """
-    text = text.strip()
-    while True:
-        new = _BRACKET_FANG.sub(_unbracket, _SCHEME_FANG.sub(_unscheme, text))
-        if new == text:
-            return new
-        text = new
+    # One left-to-right pass that reduces at the end of the output whenever a closing bracket
+    # completes a pattern: this reaches the same result as re-running a regex until nothing changes
+    # (patterns cannot overlap), in linear rather than quadratic time on hostile input.
+    out: list[str] = []
+    for char in text.strip():
+        out.append(char)
+        if char in "])}":
+            for size in (3, 4, 5):
+                replacement = _BRACKET_FANGS.get("".join(out[-size:]).lower())
+                if replacement:
+                    out[-size:] = replacement
+                    break
+    return _SCHEME_FANG.sub(_unscheme, "".join(out))
 
 
 _DEFANGED_SCHEMES = {"http": "hxxp", "https": "hxxps", "ftp": "fxp"}
@@ -123,13 +129,25 @@ def _parses(kind: Callable[[str], object], s: str) -> bool:
     return True
 
 
+def _ipv6_text(address: ipaddress.IPv6Address) -> str:
+    # RFC 5952 writes IPv4-mapped addresses as ::ffff:192.0.2.1; Python < 3.13 prints ::ffff:c000:201.
+    # Pinning the form keeps stored values stable across Python upgrades.
+    return f"::ffff:{address.ipv4_mapped}" if address.ipv4_mapped else address.compressed
+
+
+def _network_text(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    address = network.network_address
+    text = _ipv6_text(address) if isinstance(address, ipaddress.IPv6Address) else str(address)
+    return f"{text}/{network.prefixlen}"
+
+
 def _ipv6(s: str) -> str:
     if s.startswith("[") and s.endswith("]"):
         s = s[1:-1]
     if "%" in s:
         raise _Bad("zone identifiers ('%...') are local to one host and cannot be shared")
     try:
-        return ipaddress.IPv6Address(s).compressed
+        return _ipv6_text(ipaddress.IPv6Address(s))
     except ValueError as exc:
         if _parses(ipaddress.IPv4Address, s):
             raise _Bad("this is an IPv4 address; use type ipv4") from None
@@ -147,7 +165,7 @@ def _cidr(s: str, version: int) -> str:
     if int(prefix) > longest:
         raise _Bad(f"prefix length {int(prefix)} is longer than {longest}")
     # strict=False: "10.1.2.3/8" is how people write "the /8 around 10.1.2.3"; keep the network.
-    return ipaddress.ip_network(f"{address}/{int(prefix)}", strict=False).with_prefixlen
+    return _network_text(ipaddress.ip_network(f"{address}/{int(prefix)}", strict=False))
 
 
 # --- domains ---------------------------------------------------------------------------------------
@@ -251,6 +269,8 @@ def _host(hostport: str, scheme: str) -> str:
 
 def _url(s: str) -> str:
     s = s.partition("#")[0]  # the fragment never leaves the browser, so it cannot identify a resource
+    if any(unicodedata.category(c) == "Cc" for c in s):
+        raise _Bad("contains control characters; escape them as %XX")
     scheme_match = _SCHEME.match(s)
     if scheme_match:
         scheme, rest = scheme_match.group(1).lower(), s[scheme_match.end() :]
@@ -260,9 +280,13 @@ def _url(s: str) -> str:
         raise _Bad("the URL has a scheme but no '//' and host")
     else:
         scheme, rest = "http", s  # "evil.example/path": reports often leave the scheme out
-    end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    # For these schemes browsers read a backslash as "/", so "http://evil.example\@good.example/" goes to
+    # evil.example: the canonical form must name the host that is actually contacted.
+    special = scheme in _DEFAULT_PORTS
+    end = min((i for i in map(rest.find, "/?\\" if special else "/?") if i >= 0), default=len(rest))
     authority, tail = rest[:end], rest[end:]
     path, question, query = tail.partition("?")
+    path = path.replace("\\", "/") if special else path
     userinfo, at, hostport = authority.rpartition("@")  # the last "@" is the one browsers use
     host = _host(hostport, scheme)
     userinfo = userinfo + "@" if userinfo else ""
@@ -442,7 +466,7 @@ def ip_networks_containing(ip: str, prefix_lengths: Iterable[int]) -> list[str]:
     networks: list[str] = []
     for length in prefix_lengths:
         if 0 <= length <= address.max_prefixlen:
-            network = ipaddress.ip_network((address, length), strict=False).with_prefixlen
+            network = _network_text(ipaddress.ip_network((address, length), strict=False))
             if network not in networks:
                 networks.append(network)
     return networks

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from commonspace.domain.vocab import TLP, IndicatorType, ReportStatus
 from commonspace.jobs.schemas import JobOut
@@ -15,7 +14,7 @@ from commonspace.reports import indicators, schemas, search, sightings
 from commonspace.reports import service as reports
 from commonspace.reports.service import ReportQuery, org_ref
 from commonspace.store import tables as t
-from commonspace.web.deps import DB, Reader, Writer
+from commonspace.web.deps import DB, Reader, Writer, reads_only
 
 router = APIRouter(tags=["reports"])
 
@@ -36,21 +35,23 @@ class BulkOut(BaseModel):
 
 
 class SearchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt filter must not widen the search
+
     values: list[str] = Field(
         [], description="Values to look for; IPs also find networks, domains subdomains."
     )
     types: list[IndicatorType] = []
     tag: str | None = None
     to_detect: bool | None = None
-    seen_after: datetime | None = None
-    seen_before: datetime | None = None
+    seen_after: AwareDatetime | None = None
+    seen_before: AwareDatetime | None = None
     category: str | None = None
     country: str | None = None
     sector: str | None = None
     organisation: str | None = None
     tlp: TLP | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
+    created_after: AwareDatetime | None = None
+    created_before: AwareDatetime | None = None
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
     cursor: str | None = None
 
@@ -72,8 +73,8 @@ def list_reports(
     organisation: str | None = None,
     status_: Annotated[ReportStatus | None, Query(alias="status")] = None,
     tag: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: AwareDatetime | None = None,
+    created_before: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> ReportPage:
@@ -81,31 +82,31 @@ def list_reports(
         text, category, country, sector, tlp, organisation, status_, tag, created_after, created_before
     )
     page = reports.list_reports(session, subject, q, limit=limit, cursor=cursor)
-    return ReportPage(items=reports.report_outs(session, page.items), next_cursor=page.next_cursor)
+    return ReportPage(items=reports.report_outs(session, page.items, subject), next_cursor=page.next_cursor)
 
 
 @router.post("/reports", response_model=schemas.ReportOut, status_code=status.HTTP_201_CREATED)
 def create_report(body: schemas.ReportIn, session: DB, subject: Writer) -> schemas.ReportOut:
     report = reports.create_report(session, subject, body)
     session.flush()
-    return reports.report_outs(session, [report])[0]
+    return reports.report_outs(session, [report], subject)[0]
 
 
 @router.get("/reports/{uuid}", response_model=schemas.ReportOut)
 def get_report(uuid: str, session: DB, subject: Reader) -> schemas.ReportOut:
-    return reports.report_outs(session, [reports.get_report(session, subject, uuid)])[0]
+    return reports.report_outs(session, [reports.get_report(session, subject, uuid)], subject)[0]
 
 
 @router.patch("/reports/{uuid}", response_model=schemas.ReportOut)
 def update_report(uuid: str, body: schemas.ReportPatch, session: DB, subject: Writer) -> schemas.ReportOut:
     report = reports.update_report(session, subject, uuid, body)
     session.flush()
-    return reports.report_outs(session, [report])[0]
+    return reports.report_outs(session, [report], subject)[0]
 
 
 @router.post("/reports/{uuid}/publish", response_model=schemas.ReportOut)
 def publish_report(uuid: str, session: DB, subject: Writer) -> schemas.ReportOut:
-    return reports.report_outs(session, [reports.publish_report(session, subject, uuid)])[0]
+    return reports.report_outs(session, [reports.publish_report(session, subject, uuid)], subject)[0]
 
 
 @router.delete("/reports/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
@@ -195,6 +196,7 @@ def add_sighting(uuid: str, body: schemas.SightingIn, session: DB, subject: Writ
 
 
 @router.post("/search/indicators", response_model=SearchPage)
+@reads_only
 def search_indicators(body: SearchIn, session: DB, subject: Reader) -> SearchPage:
     """Many values at once (up to 10,000), exact after canonicalisation, with containment."""
     q = search.IndicatorQuery(

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from commonspace.accounts import service as accounts
-from commonspace.domain.errors import NotFound
+from commonspace.domain.errors import Invalid, NotFound
 from commonspace.jobs import service as jobs
 from commonspace.jobs.runner import JobContext
 from commonspace.policy import Subject
@@ -35,6 +35,13 @@ def submit_import(
 
 
 def run_import(ctx: JobContext) -> dict[str, Any]:
+    try:
+        return _run_import(ctx)
+    except Invalid as exc:  # the job's error is all its submitter sees: name the field, as the API does
+        raise Invalid(f"{exc.field}: {exc.message}" if exc.field else exc.message, field=exc.field) from exc
+
+
+def _run_import(ctx: JobContext) -> dict[str, Any]:
     if ctx.member_id is None:
         raise NotFound("the member who submitted this import no longer exists")
     items = []

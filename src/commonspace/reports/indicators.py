@@ -7,13 +7,13 @@ searches, correlation and matching compare.
 
 from __future__ import annotations
 
-import uuid as uuid_module
-from collections.abc import Sequence
+import functools
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from commonspace import policy
@@ -28,7 +28,7 @@ from commonspace.reports.service import editable_report, get_report, resolve_gro
 from commonspace.store import tables as t
 from commonspace.store.tables import utcnow
 
-INSERT_CHUNK = 5_000
+_IN_CHUNK = 10_000  # values per IN (...): well under SQLite's limit on bound parameters
 
 
 @dataclass(frozen=True)
@@ -41,23 +41,36 @@ class Canonical:
 
 def canonical_form(type_: IndicatorType | None, value: str, field: str) -> Canonical:
     """Type (detected when absent), canonical value and search keys of one value; Invalid names the field."""
+    return Canonical(*_canonical_parts(type_, value, field))
+
+
+_NETWORK_TYPES = frozenset({IndicatorType.IPV4_CIDR, IndicatorType.IPV6_CIDR})
+
+
+def _canonical_parts(
+    type_: IndicatorType | None, value: str, field: str, index: int | None = None
+) -> tuple[IndicatorType, str, str | None, int | None]:
+    """canonical_form as a plain tuple, for the bulk path; the field is ``{field}.{index}.value``
+    when an index is given (built only when the value is refused)."""
     if type_ is None:
         type_ = canonical.detect_type(value)
         if type_ is None:
-            raise Invalid(f"cannot tell the type of {value!r}; give a type", field=field)
+            raise Invalid(f"cannot tell the type of {value!r}; give a type", field=_field(field, index))
     try:
         value = canonical.canonicalize(type_, value)
     except canonical.InvalidIndicator as exc:
-        raise Invalid(str(exc), field=field) from exc
+        raise Invalid(str(exc), field=_field(field, index)) from exc
     host = _host_of(type_, value)
-    return Canonical(
-        type=type_,
-        canonical=value,
-        host_key=canonical.host_key(host) if host else None,
-        prefix_len=canonical.network_prefix_length(value)
-        if type_ in (IndicatorType.IPV4_CIDR, IndicatorType.IPV6_CIDR)
-        else None,
+    return (
+        type_,
+        value,
+        canonical.host_key(host) if host else None,
+        canonical.network_prefix_length(value) if type_ in _NETWORK_TYPES else None,
     )
+
+
+def _field(field: str, index: int | None) -> str:
+    return field if index is None else f"{field}.{index}.value"
 
 
 def _host_of(type_: IndicatorType, value: str) -> str | None:
@@ -69,9 +82,16 @@ def _host_of(type_: IndicatorType, value: str) -> str | None:
     if type_ is IndicatorType.URL:
         host = value.split("://", 1)[-1].split("/", 1)[0].rpartition("@")[2]
         host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-        if host and not host.startswith("[") and canonical.detect_type(host) is IndicatorType.DOMAIN:
+        if host and not host.startswith("[") and _is_domain(host):
             return host
     return None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _is_domain(host: str) -> bool:
+    """detect_type(host) is DOMAIN, remembered: URLs of one report share few hosts, and detect_type
+    tries several types in turn."""
+    return canonical.detect_type(host) is IndicatorType.DOMAIN
 
 
 def narrowing(
@@ -108,13 +128,21 @@ def narrowing(
     return (None, None) if distribution is report_dist else (distribution.value, None)
 
 
-def _insert_ignoring_duplicates(session: Session) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "sqlite":
-        return sqlite.insert(t.Indicator).on_conflict_do_nothing()
-    if name == "postgresql":
-        return postgresql.insert(t.Indicator).on_conflict_do_nothing()
-    return insert(t.Indicator)
+# The columns add_indicators writes, in the order of its rows; the id is the database's.
+_COLUMNS = (
+    *("uuid", "report_id", "type", "value", "canonical", "host_key", "prefix_len", "comment", "to_detect"),
+    *("first_seen", "last_seen", "confidence", "distribution", "sharing_group_id", "created", "modified"),
+)
+_INDICATOR = t.Indicator.__tablename__
+_SQLITE_INSERT = (
+    f"INSERT INTO {_INDICATOR} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT DO NOTHING"
+)
+_POSTGRES_COPY = f"COPY {_INDICATOR} ({', '.join(_COLUMNS)}) FROM STDIN"
+
+Row = tuple[Any, ...]
+Key = tuple[str, str]  # (type, canonical): unique within a report
+Narrowed = tuple[str | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -132,48 +160,34 @@ def add_indicators(
     audit_it: bool = True,
     field: str = "indicators",
 ) -> BulkResult:
-    """Add many indicators at once, all or nothing; values already in the report are skipped."""
+    """Add many indicators at once, all or nothing; values already in the report are skipped.
+
+    Every item is validated and canonicalised in order (the first error raises, naming its field), then
+    the new rows stream to the database in one statement through the driver: ``executemany`` with ON
+    CONFLICT DO NOTHING on SQLite, ``COPY`` on PostgreSQL. COPY cannot skip conflicts, so there the
+    report row is locked first (other imports into the report wait) and its existing keys are skipped.
+    """
     if isinstance(report, str):
         report = editable_report(session, subject, report)
-    now = utcnow()
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    tagged: dict[tuple[str, str], list[str]] = {}
-    for i, item in enumerate(items):
-        form = canonical_form(item.type, item.value, f"{field}.{i}.value")
-        if item.first_seen and item.last_seen and item.last_seen < item.first_seen:
-            raise Invalid("last_seen is before first_seen", field=f"{field}.{i}.last_seen")
-        dist, group_id = narrowing(
-            session, subject, report, item.distribution, item.sharing_group, f"{field}.{i}.distribution"
-        )
-        key = (form.type.value, form.canonical)
-        if key in rows:
-            continue
-        rows[key] = {
-            "uuid": str(uuid_module.uuid4()),
-            "report_id": report.id,
-            "type": form.type.value,
-            "value": item.value,
-            "canonical": form.canonical,
-            "host_key": form.host_key,
-            "prefix_len": form.prefix_len,
-            "comment": item.comment,
-            "to_detect": item.to_detect,
-            "first_seen": item.first_seen,
-            "last_seen": item.last_seen,
-            "confidence": item.confidence,
-            "distribution": dist,
-            "sharing_group_id": group_id,
-            "created": now,
-            "modified": now,
-        }
-        if item.tags:
-            tagged[key] = item.tags
-    before = _count(session, report.id)
-    statement = _insert_ignoring_duplicates(session)
-    values = list(rows.values())
-    for start in range(0, len(values), INSERT_CHUNK):
-        session.execute(statement, values[start : start + INSERT_CHUNK])
-    added = _count(session, report.id) - before
+    session.flush()  # the statements below bypass the session: it must have written what it holds
+    dialect = session.get_bind().dialect
+    existing = _existing_keys(session, report.id) if dialect.name != "sqlite" else set()
+    narrowed = _narrowings(session, subject, report, items, field)
+    tagged: dict[Key, list[str]] = {}
+    if dialect.name in ("sqlite", "postgresql"):
+        # Datetimes as SQLAlchemy would bind them (UTC; on SQLite, its text format).
+        created = t.Indicator.__table__.c.created.type
+        stamp = created.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        rows = _rows(report.id, items, field, narrowed, existing, tagged, stamp)
+        added = _executemany(session, rows) if dialect.name == "sqlite" else _copy(session, rows)
+    else:
+        values = [
+            dict(zip(_COLUMNS, row, strict=True))
+            for row in _rows(report.id, items, field, narrowed, existing, tagged, lambda v: v)
+        ]
+        if values:
+            session.execute(insert(t.Indicator), values)
+        added = len(values)
     if tagged:
         _tag_new(session, report.id, tagged)
     if added:
@@ -183,26 +197,144 @@ def add_indicators(
     return BulkResult(added=added, duplicates=len(items) - added)
 
 
-def _count(session: Session, report_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(t.Indicator).where(t.Indicator.report_id == report_id)
+def _rows(
+    report_id: int,
+    items: Sequence[schemas.IndicatorIn],
+    field: str,
+    narrowed: dict[tuple[Distribution | None, str | None], Narrowed | Invalid],
+    existing: set[Key],
+    tagged: dict[Key, list[str]],
+    stamp: Callable[[Any], Any],
+) -> Iterator[Row]:
+    """The rows to insert, in the order of the items, validating each item on the way; the first item
+    of each (type, canonical) wins and only its tags count (``tagged``, filled as the rows are drawn)."""
+    now = stamp(utcnow())
+    uuids = iter(_uuid4s(len(items)))
+    seen: set[Key] = set()
+    for i, item in enumerate(items):
+        type_, value, host_key, prefix_len = _canonical_parts(item.type, item.value, field, i)
+        first, last = item.first_seen, item.last_seen
+        if first and last and last < first:
+            raise Invalid("last_seen is before first_seen", field=f"{field}.{i}.last_seen")
+        narrow = narrowed[(item.distribution, item.sharing_group)]
+        if isinstance(narrow, Invalid):
+            raise narrow  # this item is the first with that (distribution, group): the error names it
+        key = (type_.value, value)
+        if key in seen:
+            continue
+        seen.add(key)
+        if item.tags:
+            tagged[key] = item.tags
+        if key in existing:
+            continue
+        yield (  # in the order of _COLUMNS
+            next(uuids),
+            report_id,
+            key[0],
+            item.value,
+            value,
+            host_key,
+            prefix_len,
+            item.comment,
+            item.to_detect,
+            first and stamp(first),
+            last and stamp(last),
+            item.confidence,
+            narrow[0],
+            narrow[1],
+            now,
+            now,
         )
-        or 0
-    )
 
 
-def _tag_new(session: Session, report_id: int, tagged: dict[tuple[str, str], list[str]]) -> None:
-    ids = {
-        (typ, canon): iid
-        for iid, typ, canon in session.execute(
-            select(t.Indicator.id, t.Indicator.type, t.Indicator.canonical).where(
-                t.Indicator.report_id == report_id
-            )
+def _narrowings(
+    session: Session,
+    subject: Subject | None,
+    report: t.Report,
+    items: Sequence[schemas.IndicatorIn],
+    field: str,
+) -> dict[tuple[Distribution | None, str | None], Narrowed | Invalid]:
+    """narrowing() of each distinct (distribution, sharing_group) among the items, or the error it
+    raises for the first item that has it: one group look-up per group rather than per item."""
+    out: dict[tuple[Distribution | None, str | None], Narrowed | Invalid] = {}
+    for i, item in enumerate(items):
+        key = (item.distribution, item.sharing_group)
+        if key not in out:
+            try:
+                out[key] = narrowing(session, subject, report, *key, f"{field}.{i}.distribution")
+            except Invalid as exc:
+                out[key] = exc
+    return out
+
+
+def _uuid4s(count: int) -> list[str]:
+    """``count`` random UUIDs (version 4, as uuid.uuid4() makes them), from one read of os.urandom."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # RFC 4122 variant
+    h = raw.hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
+
+
+def _driver_connection(session: Session) -> Any:
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    return raw
+
+
+def _executemany(session: Session, rows: Iterator[Row]) -> int:
+    cursor = _driver_connection(session).cursor()
+    try:
+        cursor.executemany(_SQLITE_INSERT, rows)
+        return int(cursor.rowcount)  # rows inserted, conflicts left out
+    finally:
+        cursor.close()
+
+
+def _copy(session: Session, rows: Iterator[Row]) -> int:
+    count = 0
+    with _driver_connection(session).cursor() as cursor, cursor.copy(_POSTGRES_COPY) as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+def _existing_keys(session: Session, report_id: int) -> set[Key]:
+    """The report's (type, canonical) keys, read under a lock on the report row so that they stay all
+    there is until this transaction ends (another import into the report waits for it)."""
+    session.execute(select(t.Report.id).where(t.Report.id == report_id).with_for_update())
+    query = select(t.Indicator.type, t.Indicator.canonical).where(t.Indicator.report_id == report_id)
+    return {(type_, value) for type_, value in session.execute(query)}
+
+
+def _tag_new(session: Session, report_id: int, tagged: dict[Key, list[str]]) -> None:
+    """Set the tags of the indicators given with tags (new ones and ones the report had), as
+    tags.set_indicator_tags does for one indicator, in a few statements for all of them."""
+    tag_ids = tags.tag_ids(session, {name for names in tagged.values() for name in names})
+    ids: dict[Key, int] = {}
+    values = sorted({value for _, value in tagged})
+    for start in range(0, len(values), _IN_CHUNK):
+        query = select(t.Indicator.id, t.Indicator.type, t.Indicator.canonical).where(
+            t.Indicator.report_id == report_id, t.Indicator.canonical.in_(values[start : start + _IN_CHUNK])
         )
-    }
-    for key, names in tagged.items():
-        tags.set_indicator_tags(session, ids[key], names)
+        for iid, type_, value in session.execute(query):
+            if (type_, value) in tagged:
+                ids[(type_, value)] = iid
+    indicator_ids = sorted(ids.values())
+    for start in range(0, len(indicator_ids), _IN_CHUNK):
+        chunk = indicator_ids[start : start + _IN_CHUNK]
+        session.execute(delete(t.IndicatorTag).where(t.IndicatorTag.indicator_id.in_(chunk)))
+    links = [
+        {"indicator_id": ids[key], "tag_id": tag_id}
+        for key, names in tagged.items()
+        for tag_id in sorted({tag_ids[tags.normalise(name)] for name in names if name.strip()})
+    ]
+    if links:
+        session.execute(insert(t.IndicatorTag), links)
 
 
 def _visible(session: Session, subject: Subject | None, uuid: str) -> tuple[t.Indicator, t.Report]:
@@ -283,20 +415,19 @@ def delete_indicator(session: Session, subject: Subject | None, uuid: str) -> No
 
 def indicator_outs(session: Session, rows: Sequence[t.Indicator]) -> list[schemas.IndicatorOut]:
     tag_map = tags.indicator_tags(session, [r.id for r in rows])
-    report_uuids = (
-        dict(
-            session.execute(
-                select(t.Report.id, t.Report.uuid).where(t.Report.id.in_(sorted({r.report_id for r in rows})))
-            ).all()
+    ids = sorted({r.report_id for r in rows})
+    reports = {
+        rid: (ruuid, tlp)
+        for rid, ruuid, tlp in session.execute(
+            select(t.Report.id, t.Report.uuid, t.Report.tlp).where(t.Report.id.in_(ids))
         )
-        if rows
-        else {}
-    )
+    }
     groups = _group_refs(session, {r.sharing_group_id for r in rows if r.sharing_group_id})
     return [
         schemas.IndicatorOut(
             uuid=r.uuid,
-            report=report_uuids[r.report_id],
+            report=reports[r.report_id][0],
+            tlp=reports[r.report_id][1],
             type=r.type,
             value=r.value,
             canonical=r.canonical,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -29,6 +30,8 @@ from commonspace.domain.vocab import (
 )
 
 Tag = Annotated[str, Field(min_length=1, max_length=300)]
+# An instant with its time zone, given back in UTC as the database stores it (whatever the input's offset).
+Instant = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
 
 
 class Strict(BaseModel):
@@ -38,7 +41,8 @@ class Strict(BaseModel):
 class Loss(Strict):
     """An estimated financial loss: a decimal amount in an ISO 4217 currency."""
 
-    amount: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=2)]
+    # 15 digits: SQLite keeps NUMERIC as a double, exact to 15 significant digits only.
+    amount: Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=2)]
     currency: str
 
     @field_validator("currency")
@@ -76,8 +80,8 @@ class IndicatorIn(Strict):
     value: Annotated[str, Field(min_length=1, max_length=2048)]
     comment: str = ""
     to_detect: bool = True
-    first_seen: AwareDatetime | None = None
-    last_seen: AwareDatetime | None = None
+    first_seen: Instant | None = None
+    last_seen: Instant | None = None
     confidence: Annotated[int, Field(ge=0, le=100)] | None = None
     distribution: Distribution | None = Field(None, description="Narrows the report's distribution.")
     sharing_group: str | None = Field(
@@ -90,8 +94,8 @@ class IndicatorPatch(Strict):
     uuid: str | None = Field(None, description="If given, must equal the UUID in the URL.")
     comment: str | None = None
     to_detect: bool | None = None
-    first_seen: AwareDatetime | None = None
-    last_seen: AwareDatetime | None = None
+    first_seen: Instant | None = None
+    last_seen: Instant | None = None
     confidence: Annotated[int, Field(ge=0, le=100)] | None = None
     distribution: Distribution | None = None
     sharing_group: str | None = None
@@ -110,8 +114,8 @@ class ReportFields(Strict):
     threat_level: ThreatLevel | None = None
     victim_countries: list[str] | None = Field(None, description="ISO 3166-1 alpha-2 codes.")
     victim_sectors: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = None
-    first_seen: AwareDatetime | None = None
-    last_seen: AwareDatetime | None = None
+    first_seen: Instant | None = None
+    last_seen: Instant | None = None
     loss: Loss | None = None
     tags: list[Tag] | None = None
 
@@ -210,6 +214,7 @@ class ReportOut(BaseModel):
 class IndicatorOut(BaseModel):
     uuid: str
     report: str
+    tlp: TLP = Field(description="The report's TLP, which travels with the indicator.")
     type: IndicatorType
     value: str
     canonical: str
@@ -226,7 +231,7 @@ class IndicatorOut(BaseModel):
 
 
 class SightingIn(Strict):
-    seen: AwareDatetime | None = None
+    seen: Instant | None = None
     source: Annotated[str, Field(max_length=300)] = ""
     count: Annotated[int, Field(ge=1)] = 1
     kind: SightingKind = SightingKind.SIGHTING

@@ -10,12 +10,27 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, literal, or_, select, union_all
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    FromClause,
+    Select,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.orm import Session
 
 from commonspace import policy
@@ -63,9 +78,11 @@ class _ValueIndex:
     def answers(self, indicator: t.Indicator) -> list[str]:
         found = set(self.exact.get(indicator.canonical, ()))
         if indicator.host_key:
-            for key, values in self.host_keys.items():
-                if indicator.host_key.startswith(key):
-                    found |= values
+            # The query keys that are prefixes of this one end where its labels end: look those up.
+            end = indicator.host_key.find(".")
+            while end >= 0:
+                found |= self.host_keys.get(indicator.host_key[: end + 1], set())
+                end = indicator.host_key.find(".", end + 1)
         return sorted(found)
 
 
@@ -93,13 +110,15 @@ def _index_values(values: Sequence[str]) -> _ValueIndex:
 
 
 def _present_prefix_lengths(session: Session, network_type: IndicatorType, top: int) -> list[int]:
-    probes = [
-        select(literal(length).label("n")).where(
-            exists().where(and_(t.Indicator.type == network_type.value, t.Indicator.prefix_len == length))
-        )
-        for length in range(top + 1)
-    ]
-    return sorted(session.scalars(select(union_all(*probes).subquery().c.n)))
+    """The prefix lengths stored for this network type, ascending: a loose index scan of (type,
+    prefix_len), one index seek per length present rather than one probe per possible length."""
+    of_type = t.Indicator.type == network_type.value
+    smallest = func.min(t.Indicator.prefix_len)
+    lengths = select(smallest.label("n")).where(of_type).cte("lengths", recursive=True)
+    following = select(smallest).where(of_type, t.Indicator.prefix_len > lengths.c.n)
+    lengths = lengths.union_all(select(following.scalar_subquery()).where(lengths.c.n.is_not(None)))
+    found = session.scalars(select(lengths.c.n).where(lengths.c.n.is_not(None)))
+    return [n for n in found if 0 <= n <= top]
 
 
 def _add_networks(session: Session, index: _ValueIndex) -> None:
@@ -112,7 +131,47 @@ def _add_networks(session: Session, index: _ValueIndex) -> None:
                 index.exact[network] |= raws
 
 
-def _value_condition(index: _ValueIndex) -> ColumnElement[bool]:
+def _value_condition(session: Session, index: _ValueIndex) -> ColumnElement[bool]:
+    """``indicator.id IN (...)`` the indicators the values find, found by index look-ups only: one
+    ``canonical`` look-up per exact value, one ``host_key`` range scan per domain. On SQLite and
+    PostgreSQL the values travel as one parameter each (a JSON array, an array) however many there
+    are, so the statement is the same for every search and never hits a limit on parameters."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        return _inline_condition(index)
+    exact = sorted(index.exact)
+    keys = sorted(index.host_keys)
+    found: list[Select[Any]] = []
+    if exact and dialect == "postgresql":
+        condition = t.Indicator.canonical == any_(bindparam("exact", exact, type_=ARRAY(Text)))
+        found.append(select(t.Indicator.id).where(condition))
+    elif exact:
+        values = func.json_each(bindparam("exact", json.dumps(exact))).table_valued("value")
+        found.append(select(t.Indicator.id).where(t.Indicator.canonical.in_(select(values.c.value))))
+    if keys:
+        # "key and below" is the range [key, key[:-1] + "/"): "/" follows "." in byte order.
+        ranges: FromClause
+        low: ColumnElement[Any]
+        high: ColumnElement[Any]
+        if dialect == "postgresql":
+            ends = [key[:-1] + "/" for key in keys]
+            ranges = (
+                func.unnest(
+                    bindparam("keys", keys, type_=ARRAY(Text)), bindparam("ends", ends, type_=ARRAY(Text))
+                )
+                .table_valued("key", "end")
+                .render_derived()
+            )
+            low, high = ranges.c.key, ranges.c.end
+        else:
+            ranges = func.json_each(bindparam("keys", json.dumps(keys))).table_valued("value")
+            low, high = ranges.c.value, func.substr(ranges.c.value, 1, func.length(ranges.c.value) - 1) + "/"
+        in_range = and_(t.Indicator.host_key >= low, t.Indicator.host_key < high)
+        found.append(select(t.Indicator.id).join(ranges, in_range))
+    return t.Indicator.id.in_(union(*found) if len(found) > 1 else found[0])
+
+
+def _inline_condition(index: _ValueIndex) -> ColumnElement[bool]:
     exact = sorted(index.exact)
     conditions: list[ColumnElement[bool]] = []
     if exact:
@@ -134,14 +193,15 @@ def search_indicators(
     cursor: str | None = None,
 ) -> Page[Hit]:
     index = _index_values(q.values)
-    query = select(t.Indicator, t.Report).join(t.Report, t.Report.id == t.Indicator.report_id)
+    # The reports are joined for the policy and the report filters, but loaded apart (a page has few).
+    query = select(t.Indicator).join(t.Report, t.Report.id == t.Indicator.report_id)
     if subject is not None:
         query = query.where(policy.indicator_filter(subject))
     if q.values:
         if not index.exact and not index.host_keys:
             return Page([], None)
         _add_networks(session, index)
-        query = query.where(_value_condition(index))
+        query = query.where(_value_condition(session, index))
     report_where = filtered_reports(None, q.report).whereclause
     if report_where is not None:
         query = query.where(report_where)
@@ -159,13 +219,22 @@ def search_indicators(
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(t.Indicator.id > after)
-    rows = session.execute(query.order_by(t.Indicator.id).limit(limit + 1)).all()
+    rows = list(session.scalars(query.order_by(t.Indicator.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
+    reports = _reports(session, {indicator.report_id for indicator in rows})
     hits = [
-        Hit(indicator, report, index.answers(indicator) if q.values else []) for indicator, report in rows
+        Hit(indicator, reports[indicator.report_id], index.answers(indicator) if q.values else [])
+        for indicator in rows
+        if indicator.report_id in reports  # not so only if the report was deleted in between
     ]
     if subject is not None:
         for report in {h.report.id: h.report for h in hits if h.report.org_id != subject.org_id}.values():
             audit.record(session, subject, "report.read", "report", report.uuid, report.org_id, path="search")
-    return Page(hits, encode_cursor(rows[-1][0].id) if more and rows else None)
+    return Page(hits, encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def _reports(session: Session, ids: set[int]) -> dict[int, t.Report]:
+    if not ids:
+        return {}
+    return {r.id: r for r in session.scalars(select(t.Report).where(t.Report.id.in_(sorted(ids))))}

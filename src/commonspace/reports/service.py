@@ -135,11 +135,14 @@ def filtered_reports(subject: Subject | None, q: ReportQuery) -> Select[t.Report
     if subject is not None:
         query = query.where(policy.report_filter(subject))
     if q.text:
-        like = f"%{q.text.lower()}%"
-        query = query.where(func.lower(t.Report.title).like(like) | func.lower(t.Report.summary).like(like))
+        text = q.text.lower()  # "%" and "_" are searched for, not wildcards
+        query = query.where(
+            func.lower(t.Report.title).contains(text, autoescape=True)
+            | func.lower(t.Report.summary).contains(text, autoescape=True)
+        )
     if q.category:
         query = query.where(
-            t.Report.category.startswith(q.category + "/")
+            t.Report.category.startswith(q.category + "/", autoescape=True)
             if "/" not in q.category
             else t.Report.category == q.category
         )
@@ -208,9 +211,12 @@ def update_report(
     first = data.first_seen if "first_seen" in data.model_fields_set else report.first_seen
     last = data.last_seen if "last_seen" in data.model_fields_set else report.last_seen
     _check_seen(first, last, "last_seen")
-    for name in ("title", "summary", "category", "threat_level"):
+    if "title" in data.model_fields_set and data.title is None:
+        raise Invalid("a report needs a title", field="title")
+    cleared = {"title": None, "summary": "", "category": None, "threat_level": "undefined"}
+    for name, empty in cleared.items():
         if name in data.model_fields_set:
-            setattr(report, name, getattr(data, name) or ("" if name == "summary" else None))
+            setattr(report, name, getattr(data, name) or empty)
     if "first_seen" in data.model_fields_set or "last_seen" in data.model_fields_set:
         report.first_seen, report.last_seen = first, last
     if "loss" in data.model_fields_set:
@@ -247,8 +253,13 @@ def delete_report(session: Session, subject: Subject | None, uuid: str) -> None:
     session.delete(report)
 
 
-def report_outs(session: Session, reports: Sequence[t.Report]) -> list[schemas.ReportOut]:
-    """Serialise reports with their tags, victims and indicator counts in a fixed number of queries."""
+def report_outs(
+    session: Session, reports: Sequence[t.Report], subject: Subject | None
+) -> list[schemas.ReportOut]:
+    """Serialise reports with their tags, victims and indicator counts in a fixed number of queries.
+
+    The counts are of the indicators ``subject`` may see: narrowed ones are not even counted for others.
+    """
     ids = [r.id for r in reports]
     if not ids:
         return []
@@ -263,13 +274,11 @@ def report_outs(session: Session, reports: Sequence[t.Report]) -> list[schemas.R
         select(t.ReportSector.report_id, t.ReportSector.sector).where(t.ReportSector.report_id.in_(ids))
     ):
         sectors[rid].append(sector)
-    counts = dict(
-        session.execute(
-            select(t.Indicator.report_id, func.count())
-            .where(t.Indicator.report_id.in_(ids))
-            .group_by(t.Indicator.report_id)
-        ).all()
-    )
+    counted = select(t.Indicator.report_id, func.count()).where(t.Indicator.report_id.in_(ids))
+    if subject is not None:
+        counted = counted.join(t.Report, t.Report.id == t.Indicator.report_id)
+        counted = counted.where(policy.indicator_filter(subject))
+    counts = dict(session.execute(counted.group_by(t.Indicator.report_id)).all())
     return [
         schemas.ReportOut(
             uuid=r.uuid,

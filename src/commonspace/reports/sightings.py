@@ -37,8 +37,9 @@ def add_sighting(
     )
     session.add(sighting)
     session.flush()
+    report_org = session.scalar(select(t.Report.org_id).where(t.Report.id == indicator.report_id))
     audit.record(
-        session, subject, "sighting.add", "indicator", indicator.uuid, subject.org_id, kind=data.kind.value
+        session, subject, "sighting.add", "indicator", indicator.uuid, report_org, kind=data.kind.value
     )
     return sighting
 

@@ -8,7 +8,7 @@ than failing at once.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -86,3 +86,31 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back entirely on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+# Reads that leave a trace (an audit event, a key's last use) must not turn a reading transaction into a
+# writing one: on SQLite a deferred transaction that read first cannot take the write lock once another
+# writer has committed. Such small writes are queued on the session and done right after the read, in a
+# short write transaction of their own.
+_READING = "commonspace.reading"
+_QUEUED = "commonspace.queued_writes"
+
+
+def mark_reading(session: Session) -> None:
+    session.info[_READING] = True
+
+
+def write_soon(session: Session, work: Callable[[Session], object]) -> None:
+    """Do a small write now, or, in a reading session, right after its transaction ends."""
+    if session.info.get(_READING):
+        session.info.setdefault(_QUEUED, []).append(work)
+    else:
+        work(session)
+
+
+def run_queued_writes(session: Session, writers: sessionmaker[Session]) -> None:
+    work: list[Callable[[Session], object]] = session.info.pop(_QUEUED, [])
+    if work:
+        with writers() as writer, writer.begin():
+            for item in work:
+                item(writer)

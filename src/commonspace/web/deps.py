@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -17,14 +17,35 @@ from sqlalchemy.orm import Session
 from commonspace.accounts import service as accounts
 from commonspace.domain.errors import Forbidden, Unauthenticated
 from commonspace.policy import Subject
+from commonspace.store.db import mark_reading, run_queued_writes
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def reads_only(endpoint: F) -> F:
+    """Mark an endpoint that reads only although its method is not GET (e.g. a search sent by POST)."""
+    endpoint.reads_only = True  # type: ignore[attr-defined]
+    return endpoint
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back when it raises."""
-    safe = request.method in ("GET", "HEAD", "OPTIONS")
-    factory = request.app.state.sessions if safe else request.app.state.write_sessions
-    with factory() as session, session.begin():
-        yield session
+    """One transaction per request: committed when the endpoint returns, rolled back when it raises.
+
+    Reading requests get a reading transaction (readers never wait for one another); the traces they
+    leave (audit events, a key's last use) are written just after it, in a short write transaction.
+    """
+    endpoint = request.scope.get("endpoint")
+    reading = request.method in SAFE_METHODS or getattr(endpoint, "reads_only", False)
+    writers = request.app.state.write_sessions
+    with (request.app.state.sessions if reading else writers)() as session:
+        if reading:
+            mark_reading(session)
+        with session.begin():
+            yield session
+        run_queued_writes(session, writers)
 
 
 DB = Annotated[Session, Depends(db_session)]

@@ -1,0 +1,271 @@
+"""``python -m bench``: measure, print a table, write the results as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bench import data, databases, insert, memory, search, world
+
+RESULTS = Path(__file__).with_name("results")
+TARGET_INSERT_PER_SECOND = 100_000
+TARGET_SEARCH_MS = 200.0
+PHASES = ("insert", "search")
+
+
+def _csv(choices: tuple[str, ...]) -> Any:
+    def parse(text: str) -> list[str]:
+        values = [v.strip() for v in text.split(",") if v.strip()]
+        wrong = [v for v in values if v not in choices]
+        if wrong or not values:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {', '.join(choices)}")
+        return values
+
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--size", type=int, default=1_000_000, help="indicators to insert (default 1,000,000)")
+    p.add_argument("--databases", type=_csv(databases.KINDS), default=list(databases.KINDS))
+    p.add_argument("--only", type=_csv(PHASES), default=list(PHASES), help="insert, search or both")
+    p.add_argument("--reports", type=int, help="reports to spread them over (default size/1000, ≤ 1000)")
+    p.add_argument("--batch", type=int, default=100_000, help="items per add_indicators call (API limit)")
+    p.add_argument("--values", type=int, default=1000, help="values per search")
+    p.add_argument("--runs", type=int, default=15, help="timed searches (each with other values)")
+    p.add_argument("--warmup", type=int, default=2, help="searches run first and not counted")
+    p.add_argument("--limit", type=int, default=1000, help="page size of the search (API maximum: 1000)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--untyped", type=float, default=0.1, help="share of items sent without a type")
+    p.add_argument(
+        "--analyze",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="refresh planner statistics after loading; auto: PostgreSQL only, as its autovacuum would",
+    )
+    p.add_argument(
+        "--postgres-url", help=f"server to create the database on (${databases.POSTGRES_VARIABLE})"
+    )
+    p.add_argument("--output", type=Path, default=RESULTS, help="directory for the JSON results")
+    p.add_argument("--keep", action="store_true", help="keep the databases (their location is printed)")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def _machine() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        # Other work on the machine skews every figure: the load before the run says how busy it was.
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    try:
+        info["commit"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=RESULTS.parent
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        info["commit"] = None
+    return info
+
+
+def _phase_start() -> None:
+    memory.reset_peak()
+
+
+def run_database(kind: str, args: argparse.Namespace, w: data.World, log: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with databases.fresh_database(kind, postgres_url=args.postgres_url, keep=args.keep) as engine:
+        out["database"] = databases.describe(engine)
+        log(f"{kind}: {out['database']}")
+        _phase_start()
+        started = time.perf_counter()
+        loaded = world.create(engine, w)
+        out["setup"] = {"seconds": round(time.perf_counter() - started, 3), "peak_rss_mb": memory.peak_mb()}
+        log(f"{kind}: {len(w.reports)} reports created in {out['setup']['seconds']} s; inserting {w.size:,}")
+
+        _phase_start()
+        stats = data.Stats()
+        service = insert.service_insert(
+            engine, w, loaded, batch=args.batch, stats=stats, progress=not args.quiet
+        )
+        out["dataset"] = {
+            "indicators": service.items,
+            "rows_stored": service.rows,
+            "by_type": dict(sorted(stats.by_type.items())),
+            "untyped": stats.untyped,
+            "narrowed": stats.narrowed,
+            "tagged": stats.tagged,
+            "respelled_duplicates": stats.respelled,
+            "popular_values": stats.popular,
+        }
+        out["insert"] = {"service": {**service.summary(), "peak_rss_mb": memory.peak_mb()}}
+        log(f"{kind}: service insert {service.summary()}")
+        if "insert" in args.only:
+            _phase_start()
+            peer = insert.peer_insert(engine, service.batches)
+            out["insert"]["peer"] = {
+                **peer.summary(),
+                "peak_rss_mb": memory.peak_mb(),
+                "what": "plain DBAPI executemany of the stored rows into a bare table with the same indexes",
+                "indexes": insert.peer_indexes(),
+            }
+            log(f"{kind}: peer insert {peer.summary()}")
+            rate, peer_rate = out["insert"]["service"]["per_second"], out["insert"]["peer"]["per_second"]
+            out["insert"]["ratio_service_to_peer"] = round(rate / peer_rate, 3) if peer_rate else None
+            out["insert"]["target_per_second"] = TARGET_INSERT_PER_SECOND
+            out["insert"]["meets_target"] = bool(rate and rate >= TARGET_INSERT_PER_SECOND)
+
+        analyzed = args.analyze == "always" or (args.analyze == "auto" and kind == "postgresql")
+        if analyzed:
+            started = time.perf_counter()
+            databases.analyze(engine)
+            log(f"{kind}: statistics refreshed in {time.perf_counter() - started:.1f} s")
+        out["analyzed"] = analyzed
+        if "search" in args.only:
+            out["search"] = _search(engine, args, w, loaded, log)
+    return out
+
+
+def _search(engine: Engine, args: argparse.Namespace, w: data.World, loaded: world.Loaded, log: Any) -> Any:
+    _phase_start()
+    pool = data.popular_pool(w.seed, w.size)
+    candidates = data.search_candidates(w, pool)
+    queries = [data.query_set(w, candidates, run, args.values) for run in range(args.warmup + args.runs)]
+    prepare_mb = memory.peak_mb()
+    _phase_start()
+    result = search.run(engine, loaded.searcher, queries, limit=args.limit, warmup=args.warmup)
+    service, peer = result.service.summary(), result.peer.summary()
+    kinds: dict[str, int] = {}
+    for q in queries[args.warmup :]:
+        for kind, n in q.kinds.items():
+            kinds[kind] = kinds.get(kind, 0) + n
+    answered = sorted(result.values_answered)
+    out = {
+        "values": args.values,
+        "limit": args.limit,
+        "subject": "analyst of an organisation that owns no report, member of 2 of 4 sharing groups",
+        "service": service,
+        "peer": {
+            **peer,
+            "what": "one plain SELECT ... WHERE canonical IN (canonical values): no policy, no containment",
+        },
+        "ratio_service_to_peer": round(service["median_ms"] / peer["median_ms"], 2)
+        if service["median_ms"] and peer["median_ms"]
+        else None,
+        "values_answered_median": answered[len(answered) // 2] if answered else None,
+        "pages_with_more": result.more_pages,
+        "query_kinds_per_run": {k: round(v / max(1, args.runs)) for k, v in sorted(kinds.items())},
+        "prepare_peak_rss_mb": prepare_mb,
+        "peak_rss_mb": memory.peak_mb(),
+        "target_ms": TARGET_SEARCH_MS,
+        "meets_target": bool(service["median_ms"] and service["median_ms"] <= TARGET_SEARCH_MS),
+    }
+    log(f"service search {service}; peer {peer}")
+    return out
+
+
+def table(results: dict[str, Any]) -> str:
+    head = ("database", "measure", "service", "peer (raw DB)", "ratio", "target", "peak RSS MiB")
+    rows: list[tuple[str, ...]] = [head]
+    for kind, r in results.items():
+        ins = r.get("insert", {})
+        if "peer" in ins:
+            s, p = ins["service"], ins["peer"]
+            rows.append(
+                (
+                    kind,
+                    "bulk insert, indicators/s",
+                    f"{s['per_second']:,}",
+                    f"{p['per_second']:,}",
+                    f"{ins['ratio_service_to_peer']:.2f}× raw",
+                    f"≥ {TARGET_INSERT_PER_SECOND:,} {'met' if ins['meets_target'] else 'MISSED'}",
+                    f"{s['peak_rss_mb']:,.0f} / {p['peak_rss_mb']:,.0f}",
+                )
+            )
+        if "search" in r:
+            s = r["search"]
+            rows.append(
+                (
+                    kind,
+                    f"search {s['values']:,} values, median ms",
+                    f"{s['service']['median_ms']:,.1f}",
+                    f"{s['peer']['median_ms']:,.1f}",
+                    f"{s['ratio_service_to_peer']:.1f}× raw",
+                    f"≤ {TARGET_SEARCH_MS:.0f} ms {'met' if s['meets_target'] else 'MISSED'}",
+                    f"{s['peak_rss_mb']:,.0f}",
+                )
+            )
+            rows.append(
+                (
+                    kind,
+                    "search, p95 ms",
+                    f"{s['service']['p95_ms']:,.1f}",
+                    f"{s['peer']['p95_ms']:,.1f}",
+                    "",
+                    "",
+                    "",
+                )
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(argv)
+    command = shlex.join([Path(sys.executable).name, "-m", "bench", *argv])
+    log = (lambda _msg: None) if args.quiet else (lambda msg: print(f"  {msg}", flush=True))
+    reports = args.reports or min(1000, max(5, args.size // 1000))
+    w = data.make_world(args.seed, args.size, reports, args.untyped)
+    print(f"command: {command}", flush=True)
+    started = datetime.now(UTC)
+    output: dict[str, Any] = {
+        "command": command,
+        "argv": argv,
+        "started": started.isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "parameters": {
+            "size": args.size,
+            "reports": len(w.reports),
+            "batch": args.batch,
+            "values": args.values,
+            "runs": args.runs,
+            "warmup": args.warmup,
+            "limit": args.limit,
+            "seed": args.seed,
+            "untyped_share": args.untyped,
+            "databases": args.databases,
+            "only": args.only,
+            "analyze": args.analyze,
+        },
+        "targets": {"insert_per_second": TARGET_INSERT_PER_SECOND, "search_median_ms": TARGET_SEARCH_MS},
+        "memory_per_phase": memory.reset_peak(),
+        "results": {},
+    }
+    for kind in args.databases:
+        output["results"][kind] = run_database(kind, args, w, log)
+    output["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    output["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    args.output.mkdir(parents=True, exist_ok=True)
+    path = args.output / f"bench-{started:%Y%m%d-%H%M%S}-{args.size}.json"
+    path.write_text(json.dumps(output, indent=2) + "\n")
+    print()
+    print(table(output["results"]))
+    print()
+    print(f"command: {command}")
+    print(f"results: {path}")
+    return 0

@@ -1,0 +1,90 @@
+"""Fresh databases for one run: a SQLite file in a temporary directory, or a PostgreSQL database created
+on the server for the run and dropped after it. Both are migrated with the application's migrations and
+use the application's engine (``store.db.make_engine``: same driver, same SQLite pragmas)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from commonspace.store.db import make_engine, normalise_url
+from commonspace.store.migrate import upgrade
+
+POSTGRES_VARIABLE = "COMMONSPACE_BENCH_POSTGRES"
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+KINDS = ("sqlite", "postgresql")
+
+
+def postgres_admin_url(explicit: str | None = None) -> str:
+    return explicit or os.environ.get(POSTGRES_VARIABLE) or DEFAULT_POSTGRES
+
+
+@contextmanager
+def fresh_database(kind: str, *, postgres_url: str | None = None, keep: bool = False) -> Iterator[Engine]:
+    """A migrated, empty database of ``kind``; removed afterwards unless ``keep``."""
+    if kind == "sqlite":
+        directory = tempfile.mkdtemp(prefix="commonspace-bench-")
+        engine = make_engine(f"sqlite:///{Path(directory) / 'bench.db'}")
+        try:
+            upgrade(engine)
+            yield engine
+        finally:
+            engine.dispose()
+            if not keep:
+                for leftover in Path(directory).iterdir():
+                    leftover.unlink()
+                Path(directory).rmdir()
+        return
+    if kind != "postgresql":
+        raise ValueError(f"unknown database {kind!r}; expected one of {', '.join(KINDS)}")
+    admin = create_engine(normalise_url(postgres_admin_url(postgres_url)), isolation_level="AUTOCOMMIT")
+    name = f"commonspace_bench_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(postgres_admin_url(postgres_url))).set(database=name)
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def describe(engine: Engine) -> dict[str, Any]:
+    """Version and the settings that matter for these measurements."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            pragmas = ("journal_mode", "synchronous", "cache_size", "page_size")
+            info: dict[str, Any] = {"version": raw.execute("select sqlite_version()").fetchone()[0]}
+            info.update({p: raw.execute(f"PRAGMA {p}").fetchone()[0] for p in pragmas})
+            info["file"] = engine.url.database
+            return info
+        settings = ("shared_buffers", "work_mem", "synchronous_commit", "fsync", "max_wal_size")
+        info = {"version": conn.execute(text("show server_version")).scalar()}
+        info.update({s: conn.execute(text(f"show {s}")).scalar() for s in settings})
+        info["database"] = engine.url.database
+        return info
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh the planner's statistics (what PostgreSQL's autovacuum does by itself after a load)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))

@@ -1,0 +1,29 @@
+"""Peak resident memory per phase, from ``resource.getrusage``.
+
+``ru_maxrss`` is the process's high-water mark. On Linux it can be reset (``/proc/self/clear_refs``,
+value 5), which makes it a per-phase peak; elsewhere the figure is the peak since the process started,
+and the results say so (``per_phase: false``). Only this process is counted, not the PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+from pathlib import Path
+
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def reset_peak() -> bool:
+    """Start a new phase; True when the high-water mark could be reset."""
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_mb() -> float:
+    """The peak resident set size (of the phase, after reset_peak), in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
