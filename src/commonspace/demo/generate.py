@@ -28,8 +28,8 @@ WIDE = (Distribution.COMMUNITY, Distribution.CONNECTED_COMMUNITIES)
 PREFERRED_GROUP = {
     cat.PHISH: "Financial Fraud Task Force",
     cat.FRAUD: "Financial Fraud Task Force",
-    cat.DDOS: "CERT-Bund – Nordwind Telecom",
-    cat.SCAN: "CERT-Bund – Nordwind Telecom",
+    cat.DDOS: "CERT-Rhein – Nordwind Telecom",
+    cat.SCAN: "CERT-Rhein – Nordwind Telecom",
 }
 
 

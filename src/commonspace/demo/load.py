@@ -219,7 +219,8 @@ def print_credentials(console: Console, summary: DemoSummary) -> None:
         highlight=False,
     )
     console.print(
-        "The reports are generated. These credentials are public: never use them on a real instance.",
+        "The organisations and reports are fictitious; these credentials are public: never use them "
+        "on a real instance.",
         style="yellow",
     )
     table = Table(title=f"Sign-ins (password for all: {summary.password})")
