@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import timedelta
@@ -14,7 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from commonspace.domain.errors import Forbidden
 from commonspace.domain.vocab import Role
 from commonspace.jobs import service
-from commonspace.jobs.runner import Handler, JobCancelled, JobContext, Worker, start_background_workers
+from commonspace.jobs.runner import (
+    Handler,
+    JobCancelled,
+    JobContext,
+    Worker,
+    default_worker_id,
+    start_background_workers,
+)
 from commonspace.jobs.schemas import JobOut
 from commonspace.jobs.service import JobState
 from commonspace.policy import Subject
@@ -267,3 +275,31 @@ def test_background_workers(factory: sessionmaker[Session], alice: Subject) -> N
         assert not thread.is_alive()
     assert sorted(u for u, _ in runs) == sorted(uuids)
     assert {load(factory, u).state for u in uuids} == {"succeeded"}
+
+
+def test_restart_recovers_jobs_of_dead_local_processes_at_once(
+    factory: sessionmaker[Session], alice: Subject
+) -> None:
+    """After a restart, a job held by a process of this host that no longer exists is resumed at once,
+    while one held by a live process (or another host) waits for its heartbeat to go stale."""
+    me = default_worker_id()
+    host = me.split(":", 1)[0]
+    dead_job = submit(factory, alice, "count")
+    live_job = submit(factory, alice, "count")
+    remote_job = submit(factory, alice, "count")
+    with transaction(factory) as session:
+        for uuid, worker in (
+            (dead_job, f"{host}:999999999:0"),
+            (live_job, me),
+            (remote_job, "elsewhere:1:0"),
+        ):
+            session.execute(
+                update(tables.Job)
+                .where(tables.Job.uuid == uuid)
+                .values(state="running", worker=worker, started=utcnow(), heartbeat=utcnow(), attempts=1)
+            )
+    worker = Worker(factory, {"count": counting}, f"{host}:{os.getpid()}:1", stale_after=timedelta(hours=1))
+    assert worker.recover() == 1
+    assert load(factory, dead_job).state == JobState.QUEUED.value
+    assert load(factory, live_job).state == JobState.RUNNING.value
+    assert load(factory, remote_job).state == JobState.RUNNING.value

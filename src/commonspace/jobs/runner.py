@@ -80,6 +80,18 @@ class JobContext:
 Handler = Callable[[JobContext], dict[str, Any]]
 
 
+def _process_alive(worker_id: str) -> bool:
+    """Whether the process in a ``host:pid:index`` worker id (of this host) still runs."""
+    try:
+        pid = int(worker_id.split(":")[1])
+        os.kill(pid, 0)
+    except (IndexError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # alive, but another user's
+        return True
+    return True
+
+
 def default_worker_id(index: int = 0) -> str:
     """``host:pid:index``: unique among the workers alive at one time."""
     return f"{socket.gethostname()}:{os.getpid()}:{index}"
@@ -106,9 +118,14 @@ class Worker:
         self.recover_every = recover_every
 
     def recover(self) -> int:
-        """Take back jobs left running by lost workers (see ``service.recover_stale``)."""
+        """Take back jobs left running by lost workers (see ``service.recover_stale``): at once for
+        workers of this host whose process is gone (a restart), after ``stale_after`` for others."""
         with transaction(self.factory) as session:
-            count: int = service.recover_stale(session, self.stale_after)
+            host = self.worker_id.split(":", 1)[0]
+            dead = [
+                job_id for job_id, worker in service.running_on(session, host) if not _process_alive(worker)
+            ]
+            count: int = service.recover_stale(session, self.stale_after, dead=dead)
         if count:
             logger.warning("recovered %d stale job(s)", count)
         return count

@@ -9,6 +9,7 @@ late writes match no row and change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any, cast
@@ -248,17 +249,17 @@ def finish(
     return bool(_update(session, update(Job).where(_fenced(job_id, worker_id, attempt)).values(**values)))
 
 
-def recover_stale(session: Session, older_than: timedelta) -> int:
-    """Take back running jobs whose heartbeat is older than ``older_than``; returns how many.
+def recover_stale(session: Session, older_than: timedelta, *, dead: Sequence[int] = ()) -> int:
+    """Take back running jobs whose heartbeat is older than ``older_than``, or whose worker is known
+    to be dead (``dead``: job ids); returns how many.
 
     Their worker died or the server restarted. A job whose cancellation was requested becomes
     cancelled; one with attempts left goes back to the queue; the others fail ("worker lost after N
     attempts"). Each is one guarded UPDATE, so a heartbeat written meanwhile keeps its job running.
     """
     now = utcnow()
-    stale = (Job.state == JobState.RUNNING.value) & (
-        func.coalesce(Job.heartbeat, Job.started, Job.created) < now - older_than
-    )
+    old = func.coalesce(Job.heartbeat, Job.started, Job.created) < now - older_than
+    stale = (Job.state == JobState.RUNNING.value) & (or_(old, Job.id.in_(list(dead))) if dead else old)
     lost = "worker lost after " + sql_cast(Job.attempts, String) + " attempts"
     cancelled = {"state": JobState.CANCELLED.value, "finished": now, "error": "cancelled; worker lost"}
     failed = {"state": JobState.FAILED.value, "finished": now, "error": lost}
@@ -272,6 +273,16 @@ def recover_stale(session: Session, older_than: timedelta) -> int:
     for condition, values in changes:
         count += _update(session, update(Job).where(stale, condition).values(**values))
     return count
+
+
+def running_on(session: Session, host: str) -> list[tuple[int, str]]:
+    """(job id, worker id) of the jobs running under workers of ``host``."""
+    rows = session.execute(
+        select(Job.id, Job.worker).where(
+            Job.state == JobState.RUNNING.value, Job.worker.startswith(host + ":")
+        )
+    ).all()
+    return [(job_id, worker) for job_id, worker in rows if worker]
 
 
 def _update(session: Session, stmt: Any) -> int:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 import commonspace
@@ -60,4 +61,9 @@ def create_app(engine: Engine | None = None, *, workers: int = 0) -> FastAPI:
     errors.install(app)
     for module in (accounts_api, sharing_api, reports_api, audit_api, jobs_api):
         app.include_router(module.router, prefix=API_PREFIX)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse(f"{API_PREFIX}/docs")
+
     return app
