@@ -57,6 +57,10 @@ _BRACKET_FANGS = {
 } | {"[:]": ":", "[://]": "://"}
 
 
+# Every defanging form has a closing bracket or a defanged scheme (hxxp, fxp).
+_MAYBE_FANGED = re.compile(r"[\])}]|xx|fxp", re.IGNORECASE)
+
+
 def _unscheme(m: re.Match[str]) -> str:
     return "ftp" if m.group(3) else "http" + m.group(2).lower()
 
@@ -67,6 +71,8 @@ def refang(text: str) -> str:
     Nested spellings are undone too ("[[.]]" is "."), so refang is idempotent: canonical values are
     then fixed points of refang, which is what makes ``refang(defang(c)) == c`` hold.
     """
+    if not _MAYBE_FANGED.search(text):
+        return text.strip()  # the common case: nothing to undo
     # One left-to-right pass that reduces at the end of the output whenever a closing bracket
     # completes a pattern: this reaches the same result as re-running a regex until nothing changes
     # (patterns cannot overlap), in linear rather than quadratic time on hostile input.
@@ -118,7 +124,7 @@ def _ipv4(s: str) -> str:
             raise _Bad(f"octet {octet!r} has a leading zero, which some software reads as octal")
         if int(octet) > 255:
             raise _Bad(f"octet {octet} is greater than 255")
-    return str(ipaddress.IPv4Address(s))
+    return s  # four decimal octets without leading zeros: already the one spelling
 
 
 def _parses(kind: Callable[[str], object], s: str) -> bool:
@@ -382,7 +388,7 @@ def canonicalize(type_: IndicatorType | str, value: str) -> str:
         t = IndicatorType(type_)
     except ValueError:
         raise InvalidIndicator(str(type_), value, "unknown indicator type") from None
-    if any("\ud800" <= c <= "\udfff" for c in value):
+    if not value.isascii() and any("\ud800" <= c <= "\udfff" for c in value):
         raise InvalidIndicator(t, value, "contains unpaired surrogate characters")
     text = refang(value)
     if not text:
@@ -411,36 +417,49 @@ _FILE_EXTENSION = re.compile(
 )
 
 
+_IPV4_CHARS = frozenset("0123456789.")
+
+
 def detect_type(value: str) -> IndicatorType | None:
     """Guess the type of a pasted value, or None. File names are never guessed: anything can be one."""
+    found = detect(value)
+    return found[0] if found else None
 
-    def valid(t: IndicatorType) -> bool:
+
+def detect(value: str) -> tuple[IndicatorType, str] | None:
+    """The guessed type of a pasted value and its canonical form, or None (see :func:`detect_type`).
+
+    Cheap tests on the text pick the candidate types, so that a value is canonicalised about once.
+    """
+
+    def attempt(t: IndicatorType) -> tuple[IndicatorType, str] | None:
         try:
-            canonicalize(t, text)
+            return t, canonicalize(t, text)
         except InvalidIndicator:
-            return False
-        return True
+            return None
 
     text = refang(value)
     if not text:
         return None
     if _SCHEME.match(text):
-        return T.URL if valid(T.URL) else None
+        return attempt(T.URL)
     if "@" in text:
-        return T.EMAIL if valid(T.EMAIL) else None
+        return attempt(T.EMAIL)
     if "/" in text:
-        return next((t for t in (T.IPV4_CIDR, T.IPV6_CIDR) if valid(t)), None)
-    for t in (T.IPV4, T.IPV6):
-        if valid(t):
-            return t
-    if _HEX.fullmatch(text) and len(text) in _HASH_TYPES:
-        return _HASH_TYPES[len(text)]
-    if text[:2].upper() == "AS" and valid(T.ASN):
-        return T.ASN
-    if valid(T.DOMAIN):
-        tld = canonicalize(T.DOMAIN, text).rsplit(".", 1)[-1]
+        return attempt(T.IPV6_CIDR if ":" in text else T.IPV4_CIDR)
+    if ":" in text or text.startswith("["):
+        return attempt(T.IPV6)
+    if _IPV4_CHARS.issuperset(text) and (ipv4 := attempt(T.IPV4)):
+        return ipv4
+    if len(text) in _HASH_TYPES and _HEX.fullmatch(text):
+        return _HASH_TYPES[len(text)], text.lower()
+    if text[:2].upper() == "AS" and (asn := attempt(T.ASN)):
+        return asn
+    domain = attempt(T.DOMAIN)
+    if domain:
+        tld = domain[1].rsplit(".", 1)[-1]
         if (tld.isalpha() or tld.startswith("xn--")) and not _FILE_EXTENSION.fullmatch(tld):
-            return T.DOMAIN
+            return domain
     return None
 
 
