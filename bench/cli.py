@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -38,8 +40,19 @@ def _csv(choices: tuple[str, ...]) -> Any:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--size", type=int, default=1_000_000, help="indicators to insert (default 1,000,000)")
-    p.add_argument("--databases", type=_csv(databases.KINDS), default=list(databases.KINDS))
-    p.add_argument("--only", type=_csv(PHASES), default=list(PHASES), help="insert, search or both")
+    p.add_argument(
+        "--databases",
+        type=_csv(databases.KINDS),
+        default=list(databases.KINDS),
+        help="sqlite, postgresql or both, comma-separated (default both)",
+    )
+    p.add_argument(
+        "--only",
+        type=_csv(PHASES),
+        default=list(PHASES),
+        help="insert (the service and its peer), search, or both (default); the data is loaded through "
+        "the service either way",
+    )
     p.add_argument("--reports", type=int, help="reports to spread them over (default size/1000, ≤ 1000)")
     p.add_argument("--batch", type=int, default=100_000, help="items per add_indicators call (API limit)")
     p.add_argument("--values", type=int, default=1000, help="values per search")
@@ -63,6 +76,14 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def cpu_probe() -> float:
+    """Seconds for a fixed pure-Python loop: how fast this machine ran Python during the run (virtual
+    machines vary by tens of per cent from one minute to the next), to compare runs with."""
+    started = time.perf_counter()
+    sum(i * i for i in range(2_000_000))
+    return round(time.perf_counter() - started, 3)
+
+
 def _machine() -> dict[str, Any]:
     info: dict[str, Any] = {
         "python": platform.python_version(),
@@ -70,6 +91,7 @@ def _machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         # Other work on the machine skews every figure: the load before the run says how busy it was.
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "cpu_probe_seconds_at_start": cpu_probe(),
     }
     try:
         info["commit"] = subprocess.run(
@@ -80,8 +102,15 @@ def _machine() -> dict[str, Any]:
     return info
 
 
-def _phase_start() -> None:
+def _phase_start() -> float | None:
+    """Before a measured phase: a new memory peak, and the bench's own objects (world, queries) moved
+    out of the garbage collector's way, so that its pauses in the measured code are the code's own.
+    Returns the resident memory at the start of the phase."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
     memory.reset_peak()
+    return memory.current_mb()
 
 
 def run_database(kind: str, args: argparse.Namespace, w: data.World, log: Any) -> dict[str, Any]:
@@ -89,13 +118,17 @@ def run_database(kind: str, args: argparse.Namespace, w: data.World, log: Any) -
     with databases.fresh_database(kind, postgres_url=args.postgres_url, keep=args.keep) as engine:
         out["database"] = databases.describe(engine)
         log(f"{kind}: {out['database']}")
-        _phase_start()
+        rss_at_start = _phase_start()
         started = time.perf_counter()
         loaded = world.create(engine, w)
-        out["setup"] = {"seconds": round(time.perf_counter() - started, 3), "peak_rss_mb": memory.peak_mb()}
+        out["setup"] = {
+            "seconds": round(time.perf_counter() - started, 3),
+            "peak_rss_mb": memory.peak_mb(),
+            "rss_at_start_mb": rss_at_start,
+        }
         log(f"{kind}: {len(w.reports)} reports created in {out['setup']['seconds']} s; inserting {w.size:,}")
 
-        _phase_start()
+        rss_at_start = _phase_start()
         stats = data.Stats()
         service = insert.service_insert(
             engine, w, loaded, batch=args.batch, stats=stats, progress=not args.quiet
@@ -110,14 +143,17 @@ def run_database(kind: str, args: argparse.Namespace, w: data.World, log: Any) -
             "respelled_duplicates": stats.respelled,
             "popular_values": stats.popular,
         }
-        out["insert"] = {"service": {**service.summary(), "peak_rss_mb": memory.peak_mb()}}
+        out["insert"] = {
+            "service": {**service.summary(), "peak_rss_mb": memory.peak_mb(), "rss_at_start_mb": rss_at_start}
+        }
         log(f"{kind}: service insert {service.summary()}")
         if "insert" in args.only:
-            _phase_start()
+            rss_at_start = _phase_start()
             peer = insert.peer_insert(engine, service.batches)
             out["insert"]["peer"] = {
                 **peer.summary(),
                 "peak_rss_mb": memory.peak_mb(),
+                "rss_at_start_mb": rss_at_start,
                 "what": "plain DBAPI executemany of the stored rows into a bare table with the same indexes",
                 "indexes": insert.peer_indexes(),
             }
@@ -128,10 +164,10 @@ def run_database(kind: str, args: argparse.Namespace, w: data.World, log: Any) -
             out["insert"]["meets_target"] = bool(rate and rate >= TARGET_INSERT_PER_SECOND)
 
         analyzed = args.analyze == "always" or (args.analyze == "auto" and kind == "postgresql")
-        if analyzed:
-            started = time.perf_counter()
-            databases.analyze(engine)
-            log(f"{kind}: statistics refreshed in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        databases.settle(engine, analyze=analyzed)
+        settled = time.perf_counter() - started
+        log(f"{kind}: checkpoint{' and statistics' if analyzed else ''} in {settled:.1f} s")
         out["analyzed"] = analyzed
         if "search" in args.only:
             out["search"] = _search(engine, args, w, loaded, log)
@@ -143,8 +179,9 @@ def _search(engine: Engine, args: argparse.Namespace, w: data.World, loaded: wor
     pool = data.popular_pool(w.seed, w.size)
     candidates = data.search_candidates(w, pool)
     queries = [data.query_set(w, candidates, run, args.values) for run in range(args.warmup + args.runs)]
+    del candidates, pool
     prepare_mb = memory.peak_mb()
-    _phase_start()
+    rss_at_start = _phase_start()
     result = search.run(engine, loaded.searcher, queries, limit=args.limit, warmup=args.warmup)
     service, peer = result.service.summary(), result.peer.summary()
     kinds: dict[str, int] = {}
@@ -157,6 +194,9 @@ def _search(engine: Engine, args: argparse.Namespace, w: data.World, loaded: wor
         "limit": args.limit,
         "subject": "analyst of an organisation that owns no report, member of 2 of 4 sharing groups",
         "service": service,
+        "audit_write": {
+            k: v for k, v in result.audit_write.summary().items() if k in ("median_ms", "p95_ms")
+        },
         "peer": {
             **peer,
             "what": "one plain SELECT ... WHERE canonical IN (canonical values): no policy, no containment",
@@ -164,11 +204,13 @@ def _search(engine: Engine, args: argparse.Namespace, w: data.World, loaded: wor
         "ratio_service_to_peer": round(service["median_ms"] / peer["median_ms"], 2)
         if service["median_ms"] and peer["median_ms"]
         else None,
-        "values_answered_median": answered[len(answered) // 2] if answered else None,
+        "values_answered_on_first_page_median": answered[len(answered) // 2] if answered else None,
         "pages_with_more": result.more_pages,
+        "hit_share_all_pages": [round(x, 3) for x in result.hit_shares],
         "query_kinds_per_run": {k: round(v / max(1, args.runs)) for k, v in sorted(kinds.items())},
         "prepare_peak_rss_mb": prepare_mb,
         "peak_rss_mb": memory.peak_mb(),
+        "rss_at_start_mb": rss_at_start,
         "target_ms": TARGET_SEARCH_MS,
         "meets_target": bool(service["median_ms"] and service["median_ms"] <= TARGET_SEARCH_MS),
     }
@@ -218,6 +260,11 @@ def table(results: dict[str, Any]) -> str:
                     "",
                 )
             )
+            if "audit_write" in s:
+                audit = s["audit_write"]
+                rows.append(
+                    (kind, "then its audit write, median ms", f"{audit['median_ms']:,.1f}", "", "", "", "")
+                )
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
@@ -226,6 +273,8 @@ def table(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # Stopped with SIGTERM (kill), still drop the PostgreSQL database and remove the SQLite file.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     args = parser().parse_args(argv)
     command = shlex.join([Path(sys.executable).name, "-m", "bench", *argv])
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(f"  {msg}", flush=True))
@@ -253,6 +302,13 @@ def main(argv: list[str] | None = None) -> int:
             "analyze": args.analyze,
         },
         "targets": {"insert_per_second": TARGET_INSERT_PER_SECOND, "search_median_ms": TARGET_SEARCH_MS},
+        "method": {
+            "insert": insert.__doc__,
+            "search": search.__doc__,
+            "memory": memory.__doc__,
+            "gc": "collected and frozen before each measured phase (the bench's own objects are no garbage "
+            "the measured code should pay for)",
+        },
         "memory_per_phase": memory.reset_peak(),
         "results": {},
     }
@@ -260,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         output["results"][kind] = run_database(kind, args, w, log)
     output["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     output["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    output["machine"]["cpu_probe_seconds_at_end"] = cpu_probe()
     args.output.mkdir(parents=True, exist_ok=True)
     path = args.output / f"bench-{started:%Y%m%d-%H%M%S}-{args.size}.json"
     path.write_text(json.dumps(output, indent=2) + "\n")

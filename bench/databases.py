@@ -80,11 +80,19 @@ def describe(engine: Engine) -> dict[str, Any]:
         return info
 
 
-def analyze(engine: Engine) -> None:
-    """Refresh the planner's statistics (what PostgreSQL's autovacuum does by itself after a load)."""
+def settle(engine: Engine, *, analyze: bool) -> None:
+    """After the load, before the searches: the bulk writes flushed (a checkpoint), so that searches do
+    not compete with them, and, if ``analyze``, the planner's statistics refreshed (what PostgreSQL's
+    autovacuum does by itself after a load; SQLite never does it unless told)."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+            if analyze:
+                conn.execute(text("VACUUM ANALYZE"))
+            conn.execute(text("CHECKPOINT"))
+        return
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        if analyze:
+            raw.execute("ANALYZE")
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")

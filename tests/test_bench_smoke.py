@@ -37,3 +37,4 @@ def test_bench_writes_its_results(tmp_path: Path) -> None:
         assert {"median_ms", "p95_ms", "runs"} <= side.keys()
         assert side["runs"] == 2
     assert search["values"] == 200
+    assert all(0 <= share <= 1 for share in search["hit_share_all_pages"])

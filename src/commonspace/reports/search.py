@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     union,
 )
 from sqlalchemy.orm import Session
@@ -74,15 +75,17 @@ class _ValueIndex:
     exact: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     host_keys: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     ips: dict[IndicatorType, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
+    networks: set[str] = field(default_factory=set)  # the keys of ``exact`` that only networks brought
 
     def answers(self, indicator: t.Indicator) -> list[str]:
         found = set(self.exact.get(indicator.canonical, ()))
-        if indicator.host_key:
+        key = indicator.host_key
+        if key and self.host_keys:
             # The query keys that are prefixes of this one end where its labels end: look those up.
-            end = indicator.host_key.find(".")
+            end = key.find(".")
             while end >= 0:
-                found |= self.host_keys.get(indicator.host_key[: end + 1], set())
-                end = indicator.host_key.find(".", end + 1)
+                found.update(self.host_keys.get(key[: end + 1], ()))
+                end = key.find(".", end + 1)
         return sorted(found)
 
 
@@ -90,17 +93,14 @@ def _index_values(values: Sequence[str]) -> _ValueIndex:
     if len(values) > MAX_VALUES:
         raise Invalid(f"at most {MAX_VALUES} values per search, got {len(values)}", field="values")
     index = _ValueIndex()
-    for i, raw in enumerate(values):
+    for raw in values:
         if not raw.strip():
             continue
-        type_ = canonical.detect_type(raw)
-        if type_ is None:  # a filename or anything free-form: compared as given
+        found = canonical.detect(raw)  # the type and the canonical value, canonicalised once
+        if found is None:  # a filename or anything free-form: compared as given
             index.exact[raw.strip()].add(raw.strip())
             continue
-        try:
-            value = canonical.canonicalize(type_, raw)
-        except canonical.InvalidIndicator as exc:
-            raise Invalid(str(exc), field=f"values.{i}") from exc
+        type_, value = found
         index.exact[value].add(raw.strip())
         if type_ in _NETWORK_TYPE:
             index.ips[type_].setdefault(value, set()).add(raw.strip())
@@ -128,14 +128,16 @@ def _add_networks(session: Session, index: _ValueIndex) -> None:
             continue
         for ip, raws in ips.items():
             for network in canonical.ip_networks_containing(ip, lengths):
+                if network not in index.exact:
+                    index.networks.add(network)
                 index.exact[network] |= raws
 
 
 def _value_condition(session: Session, index: _ValueIndex) -> ColumnElement[bool]:
     """``indicator.id IN (...)`` the indicators the values find, found by index look-ups only: one
-    ``canonical`` look-up per exact value, one ``host_key`` range scan per domain. On SQLite and
-    PostgreSQL the values travel as one parameter each (a JSON array, an array) however many there
-    are, so the statement is the same for every search and never hits a limit on parameters."""
+    ``canonical`` look-up per exact value, one ``host_key`` range scan per domain. The values and the
+    domains travel as a JSON array on SQLite, as arrays on PostgreSQL: the statement is the same
+    whatever their number (compiled once, no limit on parameters, no SQL text of thousands of literals)."""
     dialect = session.get_bind().dialect.name
     if dialect not in ("sqlite", "postgresql"):
         return _inline_condition(index)
@@ -143,13 +145,20 @@ def _value_condition(session: Session, index: _ValueIndex) -> ColumnElement[bool
     keys = sorted(index.host_keys)
     found: list[Select[Any]] = []
     if exact and dialect == "postgresql":
-        condition = t.Indicator.canonical == any_(bindparam("exact", exact, type_=ARRAY(Text)))
-        found.append(select(t.Indicator.id).where(condition))
+        # The values and the networks around IPs apart: two smaller look-ups, each of which the planner
+        # costs below a scan of the table (one of thousands of values it may cost above).
+        networks = sorted(index.networks)
+        given = sorted(index.exact.keys() - index.networks)
+        for name, group in (("exact", given), ("networks", networks)):
+            if group:
+                condition = t.Indicator.canonical == any_(bindparam(name, group, type_=ARRAY(Text)))
+                found.append(select(t.Indicator.id).where(condition))
     elif exact:
         values = func.json_each(bindparam("exact", json.dumps(exact))).table_valued("value")
         found.append(select(t.Indicator.id).where(t.Indicator.canonical.in_(select(values.c.value))))
     if keys:
-        # "key and below" is the range [key, key[:-1] + "/"): "/" follows "." in byte order.
+        # Joined to the list of keys: one index range scan each, "key and below" being the range
+        # [key, key[:-1] + "/") as in _below().
         ranges: FromClause
         low: ColumnElement[Any]
         high: ColumnElement[Any]
@@ -168,7 +177,15 @@ def _value_condition(session: Session, index: _ValueIndex) -> ColumnElement[bool
             low, high = ranges.c.value, func.substr(ranges.c.value, 1, func.length(ranges.c.value) - 1) + "/"
         in_range = and_(t.Indicator.host_key >= low, t.Indicator.host_key < high)
         found.append(select(t.Indicator.id).join(ranges, in_range))
-    return t.Indicator.id.in_(union(*found) if len(found) > 1 else found[0])
+    ids = union(*found) if len(found) > 1 else found[0]
+    if dialect == "postgresql":
+        # The ids as one array, computed first: the page is then read along the primary key over just
+        # those ids, in order, stopping at its end. PostgreSQL cannot estimate the range join (it takes
+        # a tenth of the table per key), so the plan must not depend on that estimate; nor may JIT
+        # compilation, which the estimate would set off (a second and more, for a query of milliseconds):
+        # search_indicators turns it off.
+        return t.Indicator.id == any_(func.array(ids.scalar_subquery()))
+    return t.Indicator.id.in_(ids)
 
 
 def _inline_condition(index: _ValueIndex) -> ColumnElement[bool]:
@@ -179,9 +196,13 @@ def _inline_condition(index: _ValueIndex) -> ColumnElement[bool]:
         conditions.append(
             t.Indicator.canonical.in_(bindparam("exact", exact, expanding=True, literal_execute=True))
         )
-    for key in sorted(index.host_keys):
-        conditions.append(and_(t.Indicator.host_key >= key, t.Indicator.host_key < key[:-1] + "/"))
+    conditions.extend(_below(key) for key in sorted(index.host_keys))
     return or_(*conditions)
+
+
+def _below(key: str) -> ColumnElement[bool]:
+    """The host key and every key below it: the range [key, key[:-1] + "/"), "/" following "."."""
+    return and_(t.Indicator.host_key >= key, t.Indicator.host_key < key[:-1] + "/")
 
 
 def search_indicators(
@@ -202,6 +223,8 @@ def search_indicators(
             return Page([], None)
         _add_networks(session, index)
         query = query.where(_value_condition(session, index))
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL jit = off"))  # for this transaction only: see _value_condition
     report_where = filtered_reports(None, q.report).whereclause
     if report_where is not None:
         query = query.where(report_where)
