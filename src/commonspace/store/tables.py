@@ -198,7 +198,10 @@ class Indicator(Base):
     canonical: Mapped[str] = mapped_column(String(2048))
     # Reversed labels of a domain ("com.example.www."), so that a domain query finds its subdomains
     # with one index range scan.
-    host_key: Mapped[str | None] = mapped_column(String(260))
+    # In byte order on PostgreSQL too: a language collation may ignore the dots the range relies on.
+    host_key: Mapped[str | None] = mapped_column(
+        String(260).with_variant(String(260, collation="C"), "postgresql")
+    )
     # Prefix length of a network, so that an IP query asks only for the prefix lengths that exist.
     prefix_len: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")

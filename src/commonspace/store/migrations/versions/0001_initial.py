@@ -254,7 +254,13 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=20), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.Column("canonical", sa.String(length=2048), nullable=False),
-        sa.Column("host_key", sa.String(length=260), nullable=True),
+        # Byte order ("C"), so that the subdomain range scan [k, k[:-1] + "/") holds under any database
+        # locale (a language collation may ignore punctuation).
+        sa.Column(
+            "host_key",
+            sa.String(length=260).with_variant(sa.String(length=260, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("prefix_len", sa.Integer(), nullable=True),
         sa.Column("comment", sa.Text(), nullable=False),
         sa.Column("to_detect", sa.Boolean(), nullable=False),
