@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -211,7 +212,7 @@ def _rows(
     """The rows to insert, in the order of the items, validating each item on the way; the first item
     of each (type, canonical) wins and only its tags count (``tagged``, filled as the rows are drawn)."""
     now = stamp(utcnow())
-    uuids = iter(_uuid4s(len(items)))
+    uuids = iter(_uuid7s(len(items)))
     seen: set[Key] = set()
     for i, item in enumerate(items):
         type_, value, host_key, prefix_len = _canonical_parts(item.type, item.value, field, i)
@@ -269,13 +270,17 @@ def _narrowings(
     return out
 
 
-def _uuid4s(count: int) -> list[str]:
-    """``count`` random UUIDs (version 4, as uuid.uuid4() makes them), from one read of os.urandom,
-    in ascending order: as random as ever, but a batch then goes into the uuid index in one ordered
-    sweep of its pages rather than at one random page per row."""
+def _uuid7s(count: int) -> list[str]:
+    """``count`` time-ordered UUIDs (version 7, RFC 9562: a millisecond Unix timestamp, then random
+    bits), from one read of os.urandom, in ascending order. New rows then land at the right edge of the
+    uuid index instead of at one random page each, which keeps bulk adds fast as the table grows; the
+    timestamp tells no more than the indicator's ``created`` time, which is shown anyway."""
+    stamp = (time.time_ns() // 1_000_000).to_bytes(6, "big")
     raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # RFC 4122 variant
+    for k in range(6):
+        raw[k::16] = bytes([stamp[k]]) * count
+    raw[6::16] = bytes(b & 0x0F | 0x70 for b in raw[6::16])  # version 7
+    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # RFC 9562 variant
     h = raw.hex()
     return sorted(
         f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
