@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from world import API, GROUP, World, add_indicators, field_paths, new_report
@@ -220,3 +221,23 @@ def test_search_filters_visibility_and_pages(client: TestClient, world: World) -
         f"{API}/search/indicators", json={"cursor": "bogus"}, headers=world.headers(reader)
     )
     assert response.status_code == 422 and field_paths(response) == ["cursor"]
+
+
+def test_search_reads_like_a_get(client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search is sent by POST but only reads: it must not take the write lock (BEGIN IMMEDIATE)."""
+    from commonspace.web import deps
+
+    reading: list[str] = []
+    original = deps.mark_reading
+    monkeypatch.setattr(deps, "mark_reading", lambda session: (reading.append("read"), original(session)))
+    headers = world.headers("bank.analyst")
+    assert (
+        client.post(f"{API}/search/indicators", json={"values": ["192.0.2.1"]}, headers=headers).status_code
+        == 200
+    )
+    assert reading == ["read"]
+    response = client.post(
+        f"{API}/reports", json={"title": "a write"}, headers=world.headers("bank.publisher")
+    )
+    assert response.status_code == 201
+    assert reading == ["read"]  # the write did not use a reading session
