@@ -5,6 +5,7 @@ use the application's engine (``store.db.make_engine``: same driver, same SQLite
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -39,9 +40,7 @@ def fresh_database(kind: str, *, postgres_url: str | None = None, keep: bool = F
         finally:
             engine.dispose()
             if not keep:
-                for leftover in Path(directory).iterdir():
-                    leftover.unlink()
-                Path(directory).rmdir()
+                shutil.rmtree(directory)
         return
     if kind != "postgresql":
         raise ValueError(f"unknown database {kind!r}; expected one of {', '.join(KINDS)}")
