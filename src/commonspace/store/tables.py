@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -312,3 +313,72 @@ class Job(Base):
     heartbeat: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_job_state_id", "state", "id"),)
+
+
+class InstanceSetting(Base):
+    """A value this instance generates once and keeps (e.g. the key that signs session cookies)."""
+
+    __tablename__ = "instance_setting"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie carries the token; only its SHA-256 is kept here."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Topic(Base):
+    """A forum topic, not tied to a report: seen by the community or by one sharing group."""
+
+    __tablename__ = "topic"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    title: Mapped[str] = mapped_column(String(300))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    distribution: Mapped[str] = mapped_column(String(30))
+    sharing_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sharing_group.id", ondelete="RESTRICT"), index=True
+    )
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_post: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    sharing_group: Mapped[SharingGroup | None] = relationship(lazy="joined")
+
+
+class Post(Base):
+    """A message in a report's discussion thread or in a forum topic (exactly one of the two)."""
+
+    __tablename__ = "post"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    # The author's organisation when posting: its org admins moderate the post.
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    author: Mapped[Member | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("(report_id IS NULL) <> (topic_id IS NULL)", name="one_parent"),
+        Index("ix_post_report_id_created", "report_id", "created"),
+        Index("ix_post_topic_id_created", "topic_id", "created"),
+    )
