@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench docs install clean
+.PHONY: run test lint bench docs install clean assets
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -21,8 +21,8 @@ run: install
 	$(BIN)/commonspace serve
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench assets
+	$(BIN)/ruff format --check src tests bench assets
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -35,6 +35,12 @@ bench: install
 # Regenerate the command-line reference from the code (tests/cli/test_cli_reference.py checks it).
 docs: install
 	$(BIN)/python -m commonspace.cli.reference > docs/cli.md
+
+# Refresh the vendored front-end files (htmx, Pico CSS, Chart.js) from assets/package-lock.json.
+# The vendored files in src/commonspace/web/static/vendor/ are committed, so `make run` needs neither
+# npm nor the network; only this target does.
+assets: install
+	cd assets && npm ci && cd .. && $(BIN)/python assets/vendor.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,12 @@ plain strings), so that the product and this oracle can be checked against each 
 - visible never means editable: publishers and org admins of the creator organisation, and site admins,
   edit, delete and publish; analysts and readers never; read-only API keys never write;
 - an indicator inherits its report's visibility unless narrowed, and then both must allow;
+- a forum topic is seen by its own organisation and, by distribution, ``community`` every organisation,
+  ``sharing-group`` the member organisations of that group; site admins see every topic;
+- a post is seen exactly when its parent (a report's thread, or a topic) is; whoever sees the parent may
+  post, readers included, except with a read-only key;
+- a post is edited and deleted by its author, the org admins of the organisation it was posted from, and
+  site admins, never with a read-only key;
 - over HTTP: no valid credentials (anonymous, revoked key, disabled member) is 401; invisible is 404
   (absent from lists and searches); visible but not allowed is 403; otherwise 2xx.
 
@@ -51,6 +57,7 @@ class Actor:
     org: Hashable
     role: str
     read_only: bool = False
+    member: Hashable | None = None  # who they are, for what they wrote themselves
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,41 @@ def sees_indicator(
         return True
     distribution, group = narrowing
     return sees(actor, replace(report, distribution=distribution, group=group), memberships)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What the rules look at in a forum topic."""
+
+    org: Hashable
+    distribution: str
+    group: Hashable | None = None
+
+
+def sees_topic(actor: Actor, topic: Topic, memberships: Memberships) -> bool:
+    if actor.role == "site-admin" or actor.org == topic.org:
+        return True
+    if topic.distribution == "community":
+        return True
+    if topic.distribution == "sharing-group":
+        return topic.group is not None and actor.org in memberships.get(topic.group, ())
+    raise ValueError(f"a topic has no distribution {topic.distribution!r}")
+
+
+def may_post(actor: Actor, sees_parent: bool) -> bool:
+    """In a report's thread or a topic whose visibility to ``actor`` is ``sees_parent``."""
+    return sees_parent and not actor.read_only
+
+
+def may_moderate(actor: Actor, author: Hashable | None, post_org: Hashable) -> bool:
+    """Edit or delete a post written by ``author`` (None: unknown) from organisation ``post_org``."""
+    if actor.read_only:
+        return False
+    if actor.role == "site-admin":
+        return True
+    if author is not None and author == actor.member:
+        return True
+    return actor.role == "org-admin" and actor.org == post_org
 
 
 def may_change(actor: Actor, report: Shared) -> bool:

@@ -168,3 +168,35 @@ def add_indicators(
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+# --- helpers shared by the page tests ---------------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+def give_password(world: World, label: str, password: str = PASSWORD) -> None:
+    """Set member ``label``'s password (the world is built without, as argon2 is slow on purpose)."""
+    with transaction(session_factory(world.engine, writer=True)) as session:
+        member = accounts.visible_member(session, None, world.members[label].uuid)
+        accounts.update_member(session, None, member, password=password)
+
+
+def form_token(html: str) -> str:
+    """The CSRF token in a page's form."""
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+def sign_in(client: Any, world: World, label: str) -> str:
+    """Sign member ``label`` in through the sign-in form; the session's CSRF token for later forms."""
+    give_password(world, label)
+    page = client.get("/sign-in")
+    response = client.post(
+        "/sign-in",
+        data={"email": world.members[label].email, "password": PASSWORD, "csrf_token": form_token(page.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return form_token(client.get("/").text)

@@ -13,6 +13,16 @@ Seeing:
 
 Changing: only publishers, org admins and site admins of the creator organisation (site admins of any)
 edit, delete or publish; a read-only API key changes nothing.
+
+Discussions:
+- a forum topic is seen by its own organisation and, by distribution, ``community`` every organisation
+  here, ``sharing-group`` the group's member organisations (site admins see all);
+- a post is seen exactly when its report (a report's discussion thread) or its topic is seen, never
+  otherwise: no post is reached around its parent;
+- whoever sees a report or a topic may post in it, readers included (a post is discussion, not a change
+  to the report), unless the key is read-only; so may they start topics;
+- a post is edited or deleted by its author, the org admins of the organisation it was posted from, and
+  site admins (and never with a read-only key); the service also requires the post to be visible.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from commonspace.domain.vocab import CONTRIBUTOR_ROLES, EDITOR_ROLES, Distribution, ReportStatus, Role
@@ -63,6 +73,21 @@ class Shared(Protocol):
 class Narrowing(Protocol):
     distribution: str | None
     sharing_group_id: int | None
+
+
+class Topical(Protocol):
+    """What the policy needs to know of a forum topic."""
+
+    org_id: int
+    distribution: str
+    sharing_group_id: int | None
+
+
+class Written(Protocol):
+    """What the policy needs to know of a post: who wrote it, from which organisation."""
+
+    author_id: int | None
+    org_id: int
 
 
 # --- predicates, for single objects -------------------------------------------------------------
@@ -130,6 +155,45 @@ def can_manage_group(subject: Subject, owner_org_id: int) -> bool:
     return subject.org_id == owner_org_id and subject.role in (Role.ORG_ADMIN, Role.PUBLISHER)
 
 
+def can_see_topic(subject: Subject, topic: Topical) -> bool:
+    if subject.is_site_admin or topic.org_id == subject.org_id:
+        return True
+    return _reaches(subject, topic.distribution, topic.sharing_group_id)
+
+
+def can_see_post(subject: Subject, report: Shared | None, topic: Topical | None) -> bool:
+    """A post by its parent, whichever it has: its report (a discussion thread) or its topic."""
+    if report is not None:
+        return can_see_report(subject, report)
+    return topic is not None and can_see_topic(subject, topic)
+
+
+def can_create_topic(subject: Subject) -> bool:
+    """Every member may start a topic (in a sharing group only one of their organisation's)."""
+    return subject.can_write
+
+
+def can_post_on_report(subject: Subject, report: Shared) -> bool:
+    """Whoever sees the report discusses it, readers included: a post changes nothing of the report."""
+    return subject.can_write and can_see_report(subject, report)
+
+
+def can_post_in_topic(subject: Subject, topic: Topical) -> bool:
+    return subject.can_write and can_see_topic(subject, topic)
+
+
+def can_moderate_post(subject: Subject, post: Written) -> bool:
+    """Edit and delete: the author, the org admins of the organisation it was posted from, site admins.
+
+    Whether the post is visible at all is the parent's business (a report or a topic): check that first.
+    """
+    if not subject.can_write:
+        return False
+    if subject.is_site_admin or (post.author_id is not None and post.author_id == subject.member_id):
+        return True
+    return subject.role is Role.ORG_ADMIN and post.org_id == subject.org_id
+
+
 # --- SQL filters, for lists and searches ---------------------------------------------------------
 
 
@@ -174,4 +238,28 @@ def indicator_filter(subject: Subject | None) -> ColumnElement[bool]:
             t.Indicator.distribution.is_(None),
             _reaches_sql(subject, t.Indicator.distribution, t.Indicator.sharing_group_id),
         ),
+    )
+
+
+def topic_filter(subject: Subject | None) -> ColumnElement[bool]:
+    """The forum topics ``subject`` may see, as a WHERE clause on ``topic``."""
+    if subject is None:
+        return false()
+    if subject.is_site_admin:
+        return true()
+    return or_(
+        t.Topic.org_id == subject.org_id,
+        _reaches_sql(subject, t.Topic.distribution, t.Topic.sharing_group_id),
+    )
+
+
+def post_filter(subject: Subject | None) -> ColumnElement[bool]:
+    """The posts ``subject`` may see, as a WHERE clause on ``post``: those whose report or topic it sees."""
+    if subject is None:
+        return false()
+    if subject.is_site_admin:
+        return true()
+    return or_(
+        t.Post.report_id.in_(select(t.Report.id).where(report_filter(subject))),
+        t.Post.topic_id.in_(select(t.Topic.id).where(topic_filter(subject))),
     )

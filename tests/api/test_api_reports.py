@@ -45,6 +45,7 @@ def test_create_with_every_field(client: TestClient, world: World) -> None:
         "version": 1,
         "tags": ["campaign:Invoice", "phishing", "tlp:GREEN"],
         "indicator_count": 0,
+        "comments": 0,
     }
     assert {k: report[k] for k in expected} == expected
     bank = world.orgs["bank"]

@@ -13,6 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from commonspace.domain.errors import CommonspaceError
+from commonspace.forum.schemas import PostIn, TopicIn
 from commonspace.reports.api import SearchIn
 from commonspace.reports.schemas import BulkIndicators, ReportIn, SightingIn
 from commonspace.store.db import make_engine
@@ -74,6 +75,8 @@ BODIES: dict[str, type[BaseModel]] = {
     "/search/indicators": SearchIn,
     "/indicators/$INDICATOR/sightings": SightingIn,
     "/reports/$REPORT/indicators": BulkIndicators,
+    "/reports/$REPORT/posts": PostIn,
+    "/forum/topics": TopicIn,
 }
 
 

@@ -71,6 +71,14 @@ def list_organisations(session: Session, subject: Subject | None) -> list[t.Orga
     return list(session.scalars(select(t.Organisation).order_by(t.Organisation.name)))
 
 
+def own_organisation(session: Session, subject: Subject) -> t.Organisation:
+    """The subject's own organisation."""
+    org = session.get(t.Organisation, subject.org_id)
+    if org is None:
+        raise NotFound("no organisation")
+    return org
+
+
 def get_organisation(session: Session, ref: str) -> t.Organisation:
     """By UUID or by exact name."""
     org = session.scalar(select(t.Organisation).where(t.Organisation.uuid == ref))
@@ -131,9 +139,17 @@ def visible_member(session: Session, subject: Subject | None, ref: str) -> t.Mem
     return member
 
 
-def list_members(session: Session, subject: Subject) -> list[t.Member]:
+def list_members(session: Session, subject: Subject, org: t.Organisation | None = None) -> list[t.Member]:
+    """The members the subject may see (their organisation's; site admins: all), or those of ``org``.
+
+    Only site admins list another organisation's members.
+    """
     query = select(t.Member).order_by(t.Member.email)
-    if not subject.is_site_admin:
+    if org is not None:
+        if not subject.is_site_admin and org.id != subject.org_id:
+            raise Forbidden("only site administrators list the members of another organisation")
+        query = query.where(t.Member.org_id == org.id)
+    elif not subject.is_site_admin:
         query = query.where(t.Member.org_id == subject.org_id)
     return list(session.scalars(query))
 
@@ -216,6 +232,21 @@ def list_api_keys(session: Session, subject: Subject, member: t.Member) -> list[
     return list(
         session.scalars(select(t.ApiKey).where(t.ApiKey.member_id == member.id).order_by(t.ApiKey.id))
     )
+
+
+def list_organisation_api_keys(
+    session: Session, subject: Subject, org: t.Organisation
+) -> list[tuple[t.ApiKey, t.Member]]:
+    """The API keys of the members of ``org``, each with its member: for its admins and site admins."""
+    if not policy.can_manage_members(subject, org.id):
+        raise Forbidden("only the organisation's administrators see its members' API keys")
+    rows = session.execute(
+        select(t.ApiKey, t.Member)
+        .join(t.Member, t.Member.id == t.ApiKey.member_id)
+        .where(t.Member.org_id == org.id)
+        .order_by(t.Member.email, t.ApiKey.id)
+    )
+    return [(api_key, member) for api_key, member in rows]
 
 
 def revoke_api_key(session: Session, subject: Subject | None, key_uuid: str) -> t.ApiKey:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from commonspace.domain.errors import Forbidden
+from commonspace.domain.errors import Forbidden, Invalid
 from commonspace.domain.vocab import Role
 from commonspace.policy import Subject
 from commonspace.store import tables as t
@@ -55,14 +56,30 @@ class AccessRecord:
     organisation: str | None
     api_key_id: int | None
     via: str
+    id: int = 0
+
+
+def check_access_log(subject: Subject) -> None:
+    """Only organisation administrators (and site admins) read the access log."""
+    if subject.role not in (Role.ORG_ADMIN, Role.SITE_ADMIN):
+        raise Forbidden("only organisation administrators may read the access log")
 
 
 def list_access(
-    session: Session, subject: Subject, *, since: datetime | None = None, limit: int = 200
+    session: Session,
+    subject: Subject,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: tuple[datetime, int] | None = None,
+    limit: int = 200,
 ) -> list[AccessRecord]:
-    """Who outside the subject's organisation accessed its reports, newest first (org admins only)."""
-    if subject.role not in (Role.ORG_ADMIN, Role.SITE_ADMIN):
-        raise Forbidden("only organisation administrators may read the access log")
+    """Who outside the subject's organisation accessed its reports, newest first (org admins only).
+
+    ``since`` is inclusive and ``until`` exclusive; ``before`` (a record's time and id) starts after
+    that record, for the next page.
+    """
+    check_access_log(subject)
     actor_org = aliased(t.Organisation)
     query = (
         select(t.AuditEvent, t.Member.email, actor_org.name)
@@ -76,6 +93,11 @@ def list_access(
     )
     if since is not None:
         query = query.where(t.AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(t.AuditEvent.at < until)
+    if before is not None:
+        at, event_id = before
+        query = query.where((t.AuditEvent.at < at) | ((t.AuditEvent.at == at) & (t.AuditEvent.id < event_id)))
     return [
         AccessRecord(
             at=event.at,
@@ -86,6 +108,49 @@ def list_access(
             organisation=org_name,
             api_key_id=event.api_key_id,
             via=event.via,
+            id=event.id,
         )
         for event, email, org_name in session.execute(query)
     ]
+
+
+@dataclass(frozen=True)
+class AccessPage:
+    items: list[AccessRecord]
+    next_cursor: str | None
+
+
+def _encode_cursor(record: AccessRecord) -> str:
+    return base64.urlsafe_b64encode(f"{record.at.isoformat()}|{record.id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at_text, _, id_text = text.partition("|")
+        at = datetime.fromisoformat(at_text)
+        if at.tzinfo is None:
+            raise ValueError(text)
+        return at, int(id_text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid("the cursor is not one this server gave out", field="cursor") from exc
+
+
+def access_page(
+    session: Session,
+    subject: Subject,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> AccessPage:
+    """One page of the access log (see ``list_access``), with the cursor of the next one, if any."""
+    records = list_access(
+        session, subject, since=since, until=until, before=_decode_cursor(cursor), limit=limit + 1
+    )
+    more = len(records) > limit
+    records = records[:limit]
+    return AccessPage(records, _encode_cursor(records[-1]) if more and records else None)

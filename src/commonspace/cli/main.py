@@ -55,14 +55,16 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Job worker threads inside the server (0 for none).")] = 2,
 ) -> None:
-    """Serve the web API (and run background jobs) until interrupted."""
+    """Serve the web pages and the API (and run background jobs) until interrupted."""
     import uvicorn
 
     from commonspace.web.app import create_app
 
     context = state(ctx)
     upgrade(context.engine)
-    console.print(f"Commonspace on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    console.print(
+        f"Commonspace on http://{host}:{port}/  (sign in there; API: /api/v1, OpenAPI: /api/v1/openapi.json)"
+    )
     uvicorn.run(create_app(context.engine, workers=workers), host=host, port=port, log_level="info")
 
 

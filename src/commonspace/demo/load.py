@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from commonspace.accounts import passwords
 from commonspace.accounts import service as accounts
 from commonspace.demo import catalogue as cat
+from commonspace.demo import discussions
 from commonspace.demo.generate import ReportSpec, generate
 from commonspace.demo.sources import default_data_dir, load_pools
 from commonspace.domain.vocab import Distribution, ReportStatus, Role, SightingKind
@@ -32,7 +33,8 @@ from commonspace.sharing import service as sharing
 from commonspace.store import tables as t
 from commonspace.store.tables import utcnow
 
-API_URL = "http://127.0.0.1:8000/api/v1"
+WEB_URL = "http://127.0.0.1:8000/"
+API_URL = WEB_URL + "api/v1"
 DEFAULT_REPORTS = 350
 
 
@@ -204,7 +206,9 @@ def load_demo(
             report = _write(session, authors[spec.org], spec)
             if spec.sightings:
                 _sight(session, observers, report, spec)
+                discussions.comment(session, observers | {spec.org: authors[spec.org]}, report, spec)
             bar.advance(task)
+        discussions.topics(session, observers)
     session.flush()
     return summarise(session, loaded_now=True)
 
@@ -233,6 +237,7 @@ def print_credentials(console: Console, summary: DemoSummary) -> None:
     console.print("API keys, one per member (send as 'Authorization: Bearer <key>'):", highlight=False)
     for c in summary.credentials:
         console.print(f"  {c.api_key}  {c.email}", soft_wrap=True, highlight=False, markup=False)
+    console.print(f"Web: {WEB_URL}  (sign in with any e-mail above)", soft_wrap=True, highlight=False)
     console.print(f"API: {API_URL}  OpenAPI: {API_URL}/openapi.json", soft_wrap=True, highlight=False)
     example = summary.credentials[0]
     console.print(

@@ -32,3 +32,17 @@ def decode_cursor(cursor: str | None) -> int | None:
         return int(number)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid("the cursor is not one this server gave out", field="cursor") from exc
+
+
+@dataclass(frozen=True)
+class NumberedPage(Generic[T]):
+    """One page of a list counted in full: for pages that show "page 3 of 12" (numbered, not cursored)."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))

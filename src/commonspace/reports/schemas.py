@@ -209,6 +209,7 @@ class ReportOut(BaseModel):
     version: int
     tags: list[str]
     indicator_count: int
+    comments: int = Field(description="The number of posts in the report's discussion thread.")
 
 
 class IndicatorOut(BaseModel):

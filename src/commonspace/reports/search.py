@@ -76,6 +76,8 @@ class _ValueIndex:
     host_keys: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     ips: dict[IndicatorType, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
     networks: set[str] = field(default_factory=set)  # the keys of ``exact`` that only networks brought
+    # Each value as given (stripped): its detected type and canonical form, None when it is none.
+    given: dict[str, tuple[IndicatorType, str] | None] = field(default_factory=dict)
 
     def answers(self, indicator: t.Indicator) -> list[str]:
         found = set(self.exact.get(indicator.canonical, ()))
@@ -97,8 +99,9 @@ def _index_values(values: Sequence[str]) -> _ValueIndex:
         if not raw.strip():
             continue
         found = canonical.detect(raw)  # the type and the canonical value, canonicalised once
-        if found is None:  # a filename or anything free-form: compared as given
-            index.exact[raw.strip()].add(raw.strip())
+        index.given[raw.strip()] = found
+        if found is None:  # a filename or anything free-form: compared as given, refanged as stored
+            index.exact[canonical.refang(raw)].add(raw.strip())
             continue
         type_, value = found
         index.exact[value].add(raw.strip())
@@ -213,7 +216,18 @@ def search_indicators(
     limit: int = 100,
     cursor: str | None = None,
 ) -> Page[Hit]:
-    index = _index_values(q.values)
+    return _search(session, subject, q, _index_values(q.values), limit=limit, cursor=cursor)
+
+
+def _search(
+    session: Session,
+    subject: Subject | None,
+    q: IndicatorQuery,
+    index: _ValueIndex,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[Hit]:
     # The reports are joined for the policy and the report filters, but loaded apart (a page has few).
     query = select(t.Indicator).join(t.Report, t.Report.id == t.Indicator.report_id)
     if subject is not None:
@@ -255,6 +269,50 @@ def search_indicators(
         for report in {h.report.id: h.report for h in hits if h.report.org_id != subject.org_id}.values():
             audit.record(session, subject, "report.read", "report", report.uuid, report.org_id, path="search")
     return Page(hits, encode_cursor(rows[-1].id) if more and rows else None)
+
+
+@dataclass(frozen=True)
+class ValueHits:
+    """One searched value, as given, and the indicators it found (exactly, as a network around an IP,
+    or under a domain)."""
+
+    value: str
+    type: IndicatorType | None  # None: not an indicator value (still compared as given, as file names are)
+    canonical: str | None
+    hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class ValueSearch:
+    values: list[ValueHits]  # in the order given, each (stripped) value once
+    truncated: bool  # more indicators matched than ``limit``: some values may have more hits, or some
+
+
+def search_values(
+    session: Session,
+    subject: Subject | None,
+    values: Sequence[str],
+    *,
+    types: Sequence[IndicatorType] = (),
+    limit: int = 1000,
+) -> ValueSearch:
+    """search_indicators for many pasted values, its hits grouped back under the values that found them
+    (a hit found by two values is under both)."""
+    given = list(dict.fromkeys(v.strip() for v in values if v.strip()))
+    q = IndicatorQuery(values=given, types=types)
+    index = _index_values(given)
+    page = _search(session, subject, q, index, limit=limit, cursor=None)
+    hits: dict[str, list[Hit]] = {value: [] for value in given}
+    for hit in page.items:
+        for value in hit.matched:
+            hits[value].append(hit)
+    results = []
+    for value in given:
+        found = index.given.get(value)
+        results.append(
+            ValueHits(value, found[0] if found else None, found[1] if found else None, hits[value])
+        )
+    return ValueSearch(results, truncated=page.next_cursor is not None)
 
 
 def _reports(session: Session, ids: set[int]) -> dict[int, t.Report]:

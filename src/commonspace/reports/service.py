@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
@@ -17,9 +18,10 @@ from commonspace import policy
 from commonspace.audit import service as audit
 from commonspace.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from commonspace.domain.vocab import TLP, Distribution, ReportStatus
+from commonspace.forum.service import comment_counts
 from commonspace.policy import Subject
 from commonspace.reports import schemas, tags
-from commonspace.reports.pagination import Page, decode_cursor, encode_cursor
+from commonspace.reports.pagination import NumberedPage, Page, decode_cursor, encode_cursor
 from commonspace.store import tables as t
 from commonspace.store.tables import utcnow
 
@@ -189,6 +191,56 @@ def list_reports(
     return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)
 
 
+class ReportSort(StrEnum):
+    """The orders a list of reports can be read in (each ends with the id, so pages never overlap)."""
+
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    MODIFIED = "modified"
+    TITLE = "title"
+    PUBLISHED = "published"
+
+
+_REPORT_ORDER = {
+    ReportSort.NEWEST: (t.Report.created.desc(), t.Report.id.desc()),
+    ReportSort.OLDEST: (t.Report.created.asc(), t.Report.id.asc()),
+    ReportSort.MODIFIED: (t.Report.modified.desc(), t.Report.id.desc()),
+    ReportSort.TITLE: (func.lower(t.Report.title).asc(), t.Report.title.asc(), t.Report.id.asc()),
+    ReportSort.PUBLISHED: (t.Report.published.desc().nulls_last(), t.Report.id.desc()),
+}
+
+
+def page_of_reports(
+    session: Session,
+    subject: Subject | None,
+    q: ReportQuery,
+    *,
+    sort: ReportSort = ReportSort.NEWEST,
+    page: int = 1,
+    per_page: int = 25,
+) -> NumberedPage[t.Report]:
+    """One numbered page of the reports the subject may see, with the total count; a page past the last
+    one is the last one. Unpublished reports sort last by publication date."""
+    query = filtered_reports(subject, q)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    per_page = max(1, per_page)
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    rows = session.scalars(query.order_by(*_REPORT_ORDER[sort]).offset((page - 1) * per_page).limit(per_page))
+    return NumberedPage(list(rows), total, page, per_page)
+
+
+def recent_reports(session: Session, subject: Subject, *, own: bool, limit: int) -> list[t.Report]:
+    """The subject's organisation's latest reports (drafts included), or the latest published by others."""
+    query = select(t.Report).where(policy.report_filter(subject))
+    if own:
+        query = query.where(t.Report.org_id == subject.org_id).order_by(t.Report.modified.desc())
+    else:
+        query = query.where(
+            t.Report.org_id != subject.org_id, t.Report.status == ReportStatus.PUBLISHED.value
+        ).order_by(t.Report.published.desc(), t.Report.id.desc())
+    return list(session.scalars(query.limit(limit)))
+
+
 def update_report(
     session: Session, subject: Subject | None, uuid: str, data: schemas.ReportPatch
 ) -> t.Report:
@@ -256,7 +308,7 @@ def delete_report(session: Session, subject: Subject | None, uuid: str) -> None:
 def report_outs(
     session: Session, reports: Sequence[t.Report], subject: Subject | None
 ) -> list[schemas.ReportOut]:
-    """Serialise reports with their tags, victims and indicator counts in a fixed number of queries.
+    """Serialise reports with their tags, victims, indicator and comment counts in a fixed number of queries.
 
     The counts are of the indicators ``subject`` may see: narrowed ones are not even counted for others.
     """
@@ -279,6 +331,7 @@ def report_outs(
         counted = counted.join(t.Report, t.Report.id == t.Indicator.report_id)
         counted = counted.where(policy.indicator_filter(subject))
     counts = dict(session.execute(counted.group_by(t.Indicator.report_id)).all())
+    comments = comment_counts(session, ids)
     return [
         schemas.ReportOut(
             uuid=r.uuid,
@@ -306,6 +359,7 @@ def report_outs(
             version=r.version,
             tags=tag_map.get(r.id, []),
             indicator_count=counts.get(r.id, 0),
+            comments=comments.get(r.id, 0),
         )
         for r in reports
     ]

@@ -1,4 +1,4 @@
-"""The application factory: one FastAPI app serving the REST API under /api/v1."""
+"""The application factory: one FastAPI app serving the pages, and the REST API under /api/v1."""
 
 from __future__ import annotations
 
@@ -7,19 +7,28 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 import commonspace
 from commonspace.accounts import api as accounts_api
+from commonspace.accounts import pages as accounts_pages
 from commonspace.audit import api as audit_api
+from commonspace.audit import pages as audit_pages
+from commonspace.forum import api as forum_api
+from commonspace.forum import pages as forum_pages
 from commonspace.jobs import api as jobs_api
 from commonspace.jobs.runner import Handler, start_background_workers
 from commonspace.reports import api as reports_api
 from commonspace.reports import background
+from commonspace.reports import editor as reports_editor
+from commonspace.reports import pages as reports_pages
 from commonspace.sharing import api as sharing_api
+from commonspace.sharing import pages as sharing_pages
 from commonspace.store.db import make_engine, session_factory
-from commonspace.web import errors
+from commonspace.web import dashboard, errors, signin
+from commonspace.web.security import SecurityHeaders
+from commonspace.web.templating import HERE
 
 API_PREFIX = "/api/v1"
 
@@ -59,11 +68,20 @@ def create_app(engine: Engine | None = None, *, workers: int = 0) -> FastAPI:
     app.state.sessions = session_factory(engine)
     app.state.write_sessions = session_factory(engine, writer=True)
     errors.install(app)
-    for module in (accounts_api, sharing_api, reports_api, audit_api, jobs_api):
+    for module in (accounts_api, sharing_api, reports_api, forum_api, audit_api, jobs_api):
         app.include_router(module.router, prefix=API_PREFIX)
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse(f"{API_PREFIX}/docs")
-
+    app.add_middleware(SecurityHeaders, exempt=(f"{API_PREFIX}/docs",))
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (
+        signin,
+        dashboard,
+        accounts_pages,
+        sharing_pages,
+        audit_pages,
+        reports_pages,
+        forum_pages,
+        reports_editor,
+    ):
+        app.include_router(module.router)
     return app

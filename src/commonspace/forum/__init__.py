@@ -1,0 +1,1 @@
+"""Discussions: the thread under each report, and forum topics shared with the community or a group."""
