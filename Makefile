@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench docs install clean assets
+.PHONY: run test lint bench docs install clean screenshots assets
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -21,8 +21,8 @@ run: install
 	$(BIN)/commonspace serve
 
 lint: install
-	$(BIN)/ruff check src tests bench assets
-	$(BIN)/ruff format --check src tests bench assets
+	$(BIN)/ruff check src tests bench assets scripts
+	$(BIN)/ruff format --check src tests bench assets scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -41,6 +41,10 @@ docs: install
 # npm nor the network; only this target does.
 assets: install
 	cd assets && npm ci && cd .. && $(BIN)/python assets/vendor.py
+
+# Retake the README's screenshots of the real pages (needs chromium, as the browser tests do).
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

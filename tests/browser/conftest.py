@@ -18,7 +18,15 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Response,
+    sync_playwright,
+)
 
 from commonspace.store.db import make_engine
 from commonspace.web.app import create_app
@@ -106,9 +114,19 @@ class People:
         self.contexts.append(context)
         page = context.new_page()
         # A CSP violation or a script error is a defect of the page, whatever the test checks.
-        page.on("console", lambda msg: msg.type == "error" and self.problems.append(msg.text))
+        page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(str(exc)))
+        page.on("response", self._response)
         return page
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # A failed load is judged by _response: a page's own 404 (a not-found page) is no defect.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(message.text)
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            self.problems.append(f"{response.status} for {response.url}")
 
     def signed_in(self, label: str, width: int = 1280) -> Page:
         give_password(self.server.world, label)
