@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from commonspace import policy
 from commonspace.accounts import service as accounts
-from commonspace.domain.errors import CommonspaceError, Conflict, Forbidden, Invalid
+from commonspace.domain.errors import Conflict, Forbidden, Invalid
 from commonspace.domain.vocab import OrgKind, Role
 from commonspace.policy import Subject
 from commonspace.store import tables as t
 from commonspace.web.auth import PageSubject, PageWriter
 from commonspace.web.deps import DB
+from commonspace.web.forms import field_errors
 from commonspace.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,11 +38,6 @@ COUNTRIES: list[tuple[str, str]] = sorted(
 ADMIN_ROLES = (Role.ORG_ADMIN, Role.SITE_ADMIN)
 
 Errors = dict[str, str]
-
-
-def field_errors(exc: CommonspaceError, default: str, prefix: str = "") -> Errors:
-    """A domain error as ``{form field: message}``."""
-    return {prefix + (exc.field or default): exc.message}
 
 
 def grantable_roles(subject: Subject) -> list[Role]:
