@@ -161,9 +161,14 @@ class Report(Base):
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Its identity in the format it was imported from (a STIX report id, a MISP event uuid), so that
+    # importing it again updates it.
+    source_id: Mapped[str | None] = mapped_column(String(200))
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     sharing_group: Mapped[SharingGroup | None] = relationship(lazy="joined")
+
+    __table_args__ = (Index("ix_report_org_id_source_id", "org_id", "source_id"),)
 
 
 class ReportCountry(Base):
@@ -215,6 +220,10 @@ class Indicator(Base):
     sharing_group_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_group.id", ondelete="RESTRICT"))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where it was imported from (a STIX indicator or observable id, a MISP attribute uuid), and the
+    # relation of a MISP object attribute.
+    source_id: Mapped[str | None] = mapped_column(String(200))
+    relation: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (
         UniqueConstraint("report_id", "type", "canonical"),
@@ -381,4 +390,26 @@ class Post(Base):
         CheckConstraint("(report_id IS NULL) <> (topic_id IS NULL)", name="one_parent"),
         Index("ix_post_report_id_created", "report_id", "created"),
         Index("ix_post_topic_id_created", "topic_id", "created"),
+    )
+
+
+class StoredObject(Base):
+    """An imported object kept exactly as it came (a STIX attack-pattern, malware, relationship, the STIX
+    report itself...), linked to the report it arrived with, so that export gives it back. It is seen by
+    whoever sees that report. Versions are told apart by ``modified``, as STIX does."""
+
+    __tablename__ = "stored_object"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
+    object_id: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(100))
+    modified: Mapped[str] = mapped_column(String(40), default="")  # as written; "" when it has none
+    body: Mapped[str] = mapped_column(Text)  # the object's JSON, byte for byte as imported
+    added: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("report_id", "object_id", "modified"),
+        Index("ix_stored_object_object_id", "object_id"),
+        Index("ix_stored_object_added", "added"),
     )
