@@ -57,6 +57,9 @@ class IndicatorItem:
     # attribute uuid) and, for MISP object attributes, the object's name and the attribute's relation.
     source_id: str | None = None
     relation: str | None = None
+    uuid: str | None = None  # ours, on export (value is then the canonical value and type is set)
+    created: datetime | None = None
+    modified: datetime | None = None
 
 
 @dataclass
@@ -66,6 +69,8 @@ class OrgItem:
     name: str
     source_id: str | None = None
     country: str | None = None
+    uuid: str | None = None  # ours, on export
+    kind: str | None = None  # ours, on export (government, enterprise, ...)
 
 
 @dataclass
@@ -97,6 +102,7 @@ class ReportItem:
     # What the format holds that has no place here (MISP attributes of unsupported types, …), kept as
     # lines of the summary's "Notes" and counted in the import summary.
     notes: list[str] = field(default_factory=list)
+    uuid: str | None = None  # ours, on export
 
 
 @dataclass
