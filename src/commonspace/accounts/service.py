@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from commonspace import policy
@@ -174,6 +174,10 @@ def update_member(
         member.name = name
     if password is not None:
         member.password_hash = passwords.hash_password(password)
+    if disabled or password is not None:
+        # Signed out for good: a session must not come back when the member is enabled again, nor
+        # outlive the password it was opened with (a stolen cookie would survive the reset).
+        session.execute(delete(t.WebSession).where(t.WebSession.member_id == member.id))
     audit.record(
         session,
         subject,

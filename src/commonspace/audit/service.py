@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from commonspace.domain.errors import Forbidden, Invalid
 from commonspace.domain.vocab import Role
 from commonspace.policy import Subject
+from commonspace.reports.pagination import row_id
 from commonspace.store import tables as t
 from commonspace.store.db import write_soon
 
@@ -133,7 +134,7 @@ def _decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         at = datetime.fromisoformat(at_text)
         if at.tzinfo is None:
             raise ValueError(text)
-        return at, int(id_text)
+        return at, row_id(id_text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid("the cursor is not one this server gave out", field="cursor") from exc
 

@@ -25,7 +25,7 @@ from commonspace.domain.errors import Forbidden, Invalid, NotFound
 from commonspace.domain.markdown import render
 from commonspace.forum import schemas
 from commonspace.policy import Subject
-from commonspace.reports.pagination import Page, decode_cursor, encode_cursor
+from commonspace.reports.pagination import Page, decode_cursor, encode_cursor, row_id
 from commonspace.reports.schemas import GroupRef, OrgRef
 from commonspace.store import tables as t
 from commonspace.store.tables import utcnow
@@ -205,7 +205,7 @@ def _topic_position(cursor: str) -> tuple[datetime, int]:
         prefix, micros, topic_id = text.split(":")
         if prefix != "topic":
             raise ValueError(text)
-        return _EPOCH + timedelta(microseconds=int(micros)), int(topic_id)
+        return _EPOCH + timedelta(microseconds=int(micros)), row_id(topic_id)
     except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise Invalid("the cursor is not one this server gave out", field="cursor") from exc
 

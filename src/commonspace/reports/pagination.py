@@ -21,6 +21,17 @@ def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
 
 
+MAX_ID = 2**63 - 1  # the largest id a database column holds (a larger one fails in the query)
+
+
+def row_id(text: str) -> int:
+    """An id read from a cursor; ValueError unless it is one a row could have."""
+    number = int(text)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError(text)
+    return number
+
+
 def decode_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
@@ -29,7 +40,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         prefix, _, number = text.partition(":")
         if prefix != "id":
             raise ValueError(text)
-        return int(number)
+        return row_id(number)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid("the cursor is not one this server gave out", field="cursor") from exc
 

@@ -58,9 +58,15 @@ def _signature(key: bytes, token: str) -> str:
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
+def _same(sent: str, expected: str) -> bool:
+    """A constant-time comparison of strings, whatever characters were sent (``hmac.compare_digest``
+    raises TypeError on non-ASCII ``str``, which a forged cookie or form field can hold)."""
+    return hmac.compare_digest(sent.encode(), expected.encode())
+
+
 def _unsign(key: bytes, value: str) -> str | None:
     token, _, signature = value.rpartition(".")
-    if not token or not hmac.compare_digest(signature, _signature(key, token)):
+    if not token or not _same(signature, _signature(key, token)):
         return None
     return token
 
@@ -120,7 +126,7 @@ async def page_writer(
     """The signed-in member of a request that changes something, once its CSRF token is checked."""
     if current is None:
         raise SignInRequired("sign in to do this")
-    if not hmac.compare_digest(await _sent_csrf(request), current.csrf_token):
+    if not _same(await _sent_csrf(request), current.csrf_token):
         raise Forbidden("the form has expired or did not come from this site; reload the page and retry")
     return current.subject
 
@@ -131,7 +137,7 @@ def new_sign_in_token() -> str:
 
 async def check_sign_in_csrf(request: Request) -> None:
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not expected or not hmac.compare_digest(await _sent_csrf(request), expected):
+    if not expected or not _same(await _sent_csrf(request), expected):
         raise Forbidden("the sign-in form has expired; reload the page and retry")
 
 

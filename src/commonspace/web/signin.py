@@ -72,7 +72,7 @@ def sign_in(
 ) -> Response:
     limiter = _limiter(request)
     client = request.client.host if request.client else "unknown"
-    wait = limiter.retry_after(email, client)
+    wait = limiter.attempt(email, client)  # counted as a failure now, until it is known to succeed
     if wait:
         minutes = max(1, round(wait / 60))
         message = f"Too many failed sign-ins. Try again in about {minutes} minute{'s' * (minutes != 1)}."
@@ -82,9 +82,8 @@ def sign_in(
     try:
         member = accounts.authenticate_password(session, email, password)
     except Unauthenticated:
-        limiter.failed(email, client)
         return _form(request, next, email, "Wrong e-mail or password.", status=401)
-    limiter.succeeded(email)
+    limiter.succeeded(email, client)
     with transaction(request.app.state.write_sessions) as writer:
         started = sessions.start(writer, member)
     response = RedirectResponse(_safe_next(next), status_code=303)

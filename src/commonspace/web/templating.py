@@ -63,11 +63,18 @@ env.globals.update(query=_query, Role=Role, EDITOR_ROLES=EDITOR_ROLES)
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HTMLResponse:
-    """Render a page; every template sees the request, the signed-in member and the CSRF token."""
+    """Render a page; every template sees the request, the signed-in member and the CSRF token.
+
+    No page is stored by the browser or by a cache on the way: pages show what only their reader may see
+    (TLP:RED reports, a new API key) and carry the CSRF token; the back button after signing out on a
+    shared computer must not show them again.
+    """
     current = getattr(request.state, "signed_in", None)
     base = {
         "current": current,
         "subject": current.subject if current else None,
         "csrf_token": current.csrf_token if current else getattr(request.state, "sign_in_token", ""),
     }
-    return templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status)
+    response = templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
