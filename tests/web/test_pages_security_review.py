@@ -201,3 +201,15 @@ def test_sign_out_is_never_a_get(client: TestClient, world: World) -> None:
     sign_in(client, world, "bank.analyst")
     assert client.get("/sign-out", follow_redirects=False).status_code == 405
     assert client.get("/", follow_redirects=False).status_code == 200
+
+
+def test_readers_get_no_editor_previews(client: TestClient, world: World) -> None:
+    token = sign_in(client, world, "bank.reader")
+    headers = {"X-CSRF-Token": token, "HX-Request": "true"}
+    assert (
+        client.post("/reports/indicators/preview", data={"paste": "1.2.3.4"}, headers=headers).status_code
+        == 403
+    )
+    assert (
+        client.post("/reports/preview-summary", data={"summary": "*x*"}, headers=headers).status_code == 403
+    )

@@ -424,6 +424,7 @@ def preview_summary(
     request: Request, session: DB, subject: PageWriter, summary: Annotated[str, Form()] = ""
 ) -> Response:
     """The summary as it will be shown: Markdown rendered and sanitised (the ``markdown`` filter)."""
+    _may_create(subject)  # editors only: the previews serve the editor, and extraction costs CPU
     return render(request, "reports/editor_summary_preview.html", {"summary": summary[:MAX_FIELD]})
 
 
@@ -433,6 +434,7 @@ def preview_indicators(
     request: Request, session: DB, subject: PageWriter, paste: Annotated[str, Form()] = ""
 ) -> Response:
     """The table of the indicators found in the pasted text, each with a checked box."""
+    _may_create(subject)
     errors = {}
     if len(paste) > MAX_PASTE:
         errors["paste"] = _TOO_LONG
