@@ -43,6 +43,21 @@ class Problem:
         return f"{place}{self.where}{ident}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class RawObject:
+    """An object kept as serialised JSON (with the few fields storage needs), so that a large import never
+    holds every object as Python dicts at once."""
+
+    id: str
+    type: str
+    modified: str  # as written; "" when it has none
+    body: bytes
+
+    @classmethod
+    def of(cls, obj: dict[str, Any], body: bytes) -> RawObject:
+        return cls(str(obj["id"]), str(obj.get("type", "")), str(obj.get("modified", "")), body)
+
+
 @dataclass
 class IndicatorItem:
     value: str
@@ -97,8 +112,9 @@ class ReportItem:
     # updates this report instead of adding another.
     source_id: str | None = None
     # Objects kept as they are and given back on export (STIX: the report itself and every object it
-    # refers to that is not an indicator; MISP: nothing). Each is a JSON object with "id" and "type".
-    objects: list[dict[str, Any]] = field(default_factory=list)
+    # refers to that is not an indicator; MISP: nothing). Each is a JSON object with "id" and "type", as a
+    # dict or already serialised.
+    objects: list[dict[str, Any] | RawObject] = field(default_factory=list)
     # What the format holds that has no place here (MISP attributes of unsupported types, …), kept as
     # lines of the summary's "Notes" and counted in the import summary.
     notes: list[str] = field(default_factory=list)

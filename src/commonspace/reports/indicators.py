@@ -135,6 +135,7 @@ def narrowing(
 _COLUMNS = (
     *("uuid", "report_id", "type", "value", "canonical", "host_key", "prefix_len", "comment", "to_detect"),
     *("first_seen", "last_seen", "confidence", "distribution", "sharing_group_id", "created", "modified"),
+    *("source_id", "relation"),
 )
 _INDICATOR = t.Indicator.__tablename__
 _SQLITE_INSERT = (
@@ -247,6 +248,8 @@ def _rows(
             narrow[1],
             now,
             now,
+            item.source_id,
+            item.relation,
         )
 
 
@@ -450,6 +453,8 @@ def indicator_outs(session: Session, rows: Sequence[t.Indicator]) -> list[schema
             tags=tag_map.get(r.id, []),
             created=r.created,
             modified=r.modified,
+            source_id=r.source_id,
+            relation=r.relation,
         )
         for r in rows
     ]

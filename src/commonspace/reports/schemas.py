@@ -88,6 +88,12 @@ class IndicatorIn(Strict):
         None, description="UUID of the group when distribution is sharing-group."
     )
     tags: list[Tag] = []
+    source_id: Annotated[str, Field(max_length=200)] | None = Field(
+        None, description="Its identity where it came from (a STIX id, a MISP attribute uuid), if imported."
+    )
+    relation: Annotated[str, Field(max_length=100)] | None = Field(
+        None, description="For a MISP object attribute: the object's name and the attribute's relation."
+    )
 
 
 class IndicatorPatch(Strict):
@@ -229,6 +235,8 @@ class IndicatorOut(BaseModel):
     tags: list[str]
     created: datetime
     modified: datetime
+    source_id: str | None = None
+    relation: str | None = None
 
 
 class SightingIn(Strict):
