@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from commonspace.cli import accounts, reports
+from commonspace.cli import accounts, exchange, reports
 from commonspace.cli.context import Context, console, state
 from commonspace.store.migrate import upgrade
 
@@ -23,6 +23,8 @@ app.add_typer(accounts.apikey_app, name="apikey")
 app.add_typer(accounts.group_app, name="group")
 app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.audit_app, name="audit")
+app.command("import")(exchange.import_files)
+app.command("export")(exchange.export_files)
 
 DatabaseOption = Annotated[
     str | None,

@@ -15,6 +15,7 @@ from commonspace.accounts import api as accounts_api
 from commonspace.accounts import pages as accounts_pages
 from commonspace.audit import api as audit_api
 from commonspace.audit import pages as audit_pages
+from commonspace.exchange import api as exchange_api
 from commonspace.forum import api as forum_api
 from commonspace.forum import pages as forum_pages
 from commonspace.jobs import api as jobs_api
@@ -68,7 +69,7 @@ def create_app(engine: Engine | None = None, *, workers: int = 0) -> FastAPI:
     app.state.sessions = session_factory(engine)
     app.state.write_sessions = session_factory(engine, writer=True)
     errors.install(app)
-    for module in (accounts_api, sharing_api, reports_api, forum_api, audit_api, jobs_api):
+    for module in (accounts_api, sharing_api, reports_api, forum_api, exchange_api, audit_api, jobs_api):
         app.include_router(module.router, prefix=API_PREFIX)
 
     app.add_middleware(SecurityHeaders, exempt=(f"{API_PREFIX}/docs",))
