@@ -18,12 +18,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bench import data, databases, insert, memory, search, world
+from bench import data, databases, insert, memory, search, stix, world
 
 RESULTS = Path(__file__).with_name("results")
 TARGET_INSERT_PER_SECOND = 100_000
 TARGET_SEARCH_MS = 200.0
-PHASES = ("insert", "search")
+PHASES = ("insert", "search", "stix")
+# The phases that load the generated indicators first (stix brings its own data).
+WORLD_PHASES = ("insert", "search")
 
 
 def _csv(choices: tuple[str, ...]) -> Any:
@@ -50,8 +52,9 @@ def parser() -> argparse.ArgumentParser:
         "--only",
         type=_csv(PHASES),
         default=list(PHASES),
-        help="insert (the service and its peer), search, or both (default); the data is loaded through "
-        "the service either way",
+        help="insert (the service and its peer), search, stix (a STIX bundle imported, beside stix2.parse), "
+        "comma-separated (default all); for insert and search the indicators are loaded through the service "
+        "either way",
     )
     p.add_argument("--reports", type=int, help="reports to spread them over (default size/1000, ≤ 1000)")
     p.add_argument("--batch", type=int, default=100_000, help="items per add_indicators call (API limit)")
@@ -59,6 +62,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=15, help="timed searches (each with other values)")
     p.add_argument("--warmup", type=int, default=2, help="searches run first and not counted")
     p.add_argument("--limit", type=int, default=1000, help="page size of the search (API maximum: 1000)")
+    p.add_argument(
+        "--stix-bundle",
+        type=Path,
+        help=f"the STIX 2.1 bundle to import (default: {stix.BUNDLE.as_posix()} of the shared data folder)",
+    )
+    p.add_argument("--stix-runs", type=int, default=3, help="timed imports, and as many stix2 parses")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--untyped", type=float, default=0.1, help="share of items sent without a type")
     p.add_argument(
@@ -219,7 +228,7 @@ def _search(engine: Engine, args: argparse.Namespace, w: data.World, loaded: wor
 
 
 def table(results: dict[str, Any]) -> str:
-    head = ("database", "measure", "service", "peer (raw DB)", "ratio", "target", "peak RSS MiB")
+    head = ("database", "measure", "service", "peer", "ratio", "target", "peak RSS MiB")
     rows: list[tuple[str, ...]] = [head]
     for kind, r in results.items():
         ins = r.get("insert", {})
@@ -265,10 +274,53 @@ def table(results: dict[str, Any]) -> str:
                 rows.append(
                     (kind, "then its audit write, median ms", f"{audit['median_ms']:,.1f}", "", "", "", "")
                 )
+        rows.extend(_stix_rows(kind, r.get("stix")))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _stix_rows(kind: str, s: dict[str, Any] | None) -> list[tuple[str, ...]]:
+    if not s:
+        return []
+    if "skipped" in s:
+        return [(kind, "STIX import", "skipped: no bundle", "", "", "", "")]
+    service, peer, usage = s["service"], s["peer"], s["memory"]
+    peer_median = f"{peer['per_second_median']:,}" if "skipped" not in peer else "not measured"
+    peer_best = f"{peer['per_second_best']:,}" if "skipped" not in peer else ""
+    ratio = s["ratio_service_to_peer"]
+    best_ratio = s["ratio_service_to_peer_best"]
+    met = "met" if s["meets_target"] else "MISSED"
+    return [
+        (
+            kind,
+            f"STIX import {s['bundle']['objects']:,} objects, objects/s median",
+            f"{service['per_second_median']:,}",
+            peer_median,
+            f"{ratio:.1f}× stix2.parse" if ratio else "",
+            f"≥ {stix.TARGET_RATIO:.0f}× {met}",
+            "",
+        ),
+        (
+            kind,
+            "STIX import, objects/s best",
+            f"{service['per_second_best']:,}",
+            peer_best,
+            f"{best_ratio:.1f}× stix2.parse" if best_ratio else "",
+            "",
+            "",
+        ),
+        (
+            kind,
+            "STIX import, peak RSS growth",
+            f"{usage['multiple_of_file']:.2f}× the file ({usage['file_mb']:,.1f} MiB)",
+            "",
+            "",
+            f"≤ {stix.TARGET_MEMORY_MULTIPLE:.0f}× {'met' if usage['meets_target'] else 'MISSED'}",
+            f"+{usage['growth_mb']:,.0f}",
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join([Path(sys.executable).name, "-m", "bench", *argv])
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(f"  {msg}", flush=True))
     reports = args.reports or min(1000, max(5, args.size // 1000))
-    w = data.make_world(args.seed, args.size, reports, args.untyped)
+    loads = any(phase in args.only for phase in WORLD_PHASES)
+    w = data.make_world(args.seed, args.size, reports, args.untyped) if loads else None
     print(f"command: {command}", flush=True)
     started = datetime.now(UTC)
     output: dict[str, Any] = {
@@ -289,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine(),
         "parameters": {
             "size": args.size,
-            "reports": len(w.reports),
+            "reports": len(w.reports) if w else None,
             "batch": args.batch,
             "values": args.values,
             "runs": args.runs,
@@ -300,11 +353,18 @@ def main(argv: list[str] | None = None) -> int:
             "databases": args.databases,
             "only": args.only,
             "analyze": args.analyze,
+            "stix_runs": args.stix_runs,
         },
-        "targets": {"insert_per_second": TARGET_INSERT_PER_SECOND, "search_median_ms": TARGET_SEARCH_MS},
+        "targets": {
+            "insert_per_second": TARGET_INSERT_PER_SECOND,
+            "search_median_ms": TARGET_SEARCH_MS,
+            "stix_ratio_to_peer": stix.TARGET_RATIO,
+            "stix_peak_rss_growth_multiple_of_file": stix.TARGET_MEMORY_MULTIPLE,
+        },
         "method": {
             "insert": insert.__doc__,
             "search": search.__doc__,
+            "stix": stix.__doc__,
             "memory": memory.__doc__,
             "gc": "collected and frozen before each measured phase (the bench's own objects are no garbage "
             "the measured code should pay for)",
@@ -312,13 +372,25 @@ def main(argv: list[str] | None = None) -> int:
         "memory_per_phase": memory.reset_peak(),
         "results": {},
     }
-    for kind in args.databases:
-        output["results"][kind] = run_database(kind, args, w, log)
+    if w is not None:
+        for kind in args.databases:
+            output["results"][kind] = run_database(kind, args, w, log)
+    if "stix" in args.only:
+        measured = stix.run(
+            args.stix_bundle,
+            args.databases,
+            runs=max(1, args.stix_runs),
+            postgres_url=args.postgres_url,
+            keep=args.keep,
+            log=log,
+        )
+        for kind, result in measured.items():
+            output["results"].setdefault(kind, {})["stix"] = result
     output["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     output["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     output["machine"]["cpu_probe_seconds_at_end"] = cpu_probe()
     args.output.mkdir(parents=True, exist_ok=True)
-    path = args.output / f"bench-{started:%Y%m%d-%H%M%S}-{args.size}.json"
+    path = args.output / f"bench-{started:%Y%m%d-%H%M%S}-{args.size if w else 'stix'}.json"
     path.write_text(json.dumps(output, indent=2) + "\n")
     print()
     print(table(output["results"]))

@@ -1,6 +1,7 @@
 """Fresh databases for one run: a SQLite file in a temporary directory, or a PostgreSQL database created
 on the server for the run and dropped after it. Both are migrated with the application's migrations and
-use the application's engine (``store.db.make_engine``: same driver, same SQLite pragmas)."""
+use the application's engine (``store.db.make_engine``: same driver, same SQLite pragmas). ``copies``
+gives many fresh databases for the price of one migration: copies of a migrated, empty template."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,87 @@ def fresh_database(kind: str, *, postgres_url: str | None = None, keep: bool = F
         if not keep:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+Copy = Callable[[], AbstractContextManager[Engine]]
+
+
+@contextmanager
+def copies(kind: str, *, postgres_url: str | None = None, keep: bool = False) -> Iterator[Copy]:
+    """A migrated, empty template of ``kind``, and a function that gives a fresh copy of it: a file copy
+    (SQLite) or ``CREATE DATABASE ... TEMPLATE`` (PostgreSQL). Each copy is removed when its block ends,
+    and the template at the end, unless ``keep``."""
+    if kind == "sqlite":
+        directory = Path(tempfile.mkdtemp(prefix="commonspace-bench-"))
+        template = directory / "template.db"
+        made = 0
+
+        @contextmanager
+        def sqlite_copy() -> Iterator[Engine]:
+            nonlocal made
+            made += 1
+            path = directory / f"copy-{made}.db"
+            shutil.copyfile(template, path)
+            copy = make_engine(f"sqlite:///{path}")
+            try:
+                yield copy
+            finally:
+                copy.dispose()
+                if not keep:
+                    for leftover in directory.glob(f"{path.name}*"):
+                        leftover.unlink()
+
+        try:
+            engine = make_engine(f"sqlite:///{template}")
+            try:
+                upgrade(engine)
+                settle(engine, analyze=False)  # everything in the main file, nothing left in the WAL
+            finally:
+                engine.dispose()
+            yield sqlite_copy
+        finally:
+            if not keep:
+                shutil.rmtree(directory)
+        return
+    if kind != "postgresql":
+        raise ValueError(f"unknown database {kind!r}; expected one of {', '.join(KINDS)}")
+    admin_url = normalise_url(postgres_admin_url(postgres_url))
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    base = f"commonspace_bench_{uuid.uuid4().hex[:12]}"
+    names = [f"{base}_template"]
+
+    def url(name: str) -> str:
+        return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+    @contextmanager
+    def postgres_copy() -> Iterator[Engine]:
+        name = f"{base}_{len(names)}"
+        names.append(name)
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{names[0]}"'))
+        copy = make_engine(url(name))
+        try:
+            yield copy
+        finally:
+            copy.dispose()
+            if not keep:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{names[0]}"'))
+        engine = make_engine(url(names[0]))
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()  # a template must have no connections when it is copied
+        yield postgres_copy
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{names[0]}" WITH (FORCE)'))
         admin.dispose()
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 _STATM = Path("/proc/self/statm")
+_STATUS = Path("/proc/self/status")
 
 
 def reset_peak() -> bool:
@@ -40,3 +41,17 @@ def current_mb() -> float | None:
     except (OSError, IndexError, ValueError):
         return None
     return round(resident * resource.getpagesize() / (1024 * 1024), 1)
+
+
+def own_peak_mb() -> float:
+    """The peak resident set size of this process's own memory (Linux: ``VmHWM``, reset by reset_peak),
+    in MiB. In a child process ``ru_maxrss`` may start at its parent's peak (Linux carries the parent's
+    high-water mark over a vfork and exec, as ``subprocess`` does), which ``VmHWM`` does not; elsewhere
+    it is ``peak_mb``."""
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, IndexError, ValueError):
+        pass
+    return peak_mb()

@@ -28,7 +28,11 @@ from commonspace.formats.model import Exchange, FormatError, IndicatorItem, OrgI
 from commonspace.formats.stix import (
     TLP2_EXTENSION,
     TLP2_MARKINGS,
+    common,
+    markings,
     parse_stix,
+    patterns,
+    pieces,
     read_pattern,
     stix_pattern,
     to_stix,
@@ -417,7 +421,7 @@ def test_missing_required_properties() -> None:
         )
     ]
     # The TLP 2.0 form (name and extensions) is a marking definition too.
-    official = stix._tlp2_marking(TLP.AMBER)
+    official = markings.tlp2_marking(TLP.AMBER)
     assert parse_stix(bundle(official)).problems == []
 
 
@@ -611,7 +615,7 @@ def test_pattern_round_trip_of_every_type() -> None:
     ]:
         pattern = stix_pattern(type_, value)
         assert read_pattern(pattern) == [(type_, value)]
-        assert stix._read_pattern_slowly(pattern) == [(type_, value)]  # stix2-patterns agrees
+        assert patterns._read_pattern_slowly(pattern) == [(type_, value)]  # stix2-patterns agrees
 
 
 @settings(max_examples=150, deadline=None)
@@ -626,7 +630,7 @@ def test_quotes_and_backslashes_survive_patterns(name: str) -> None:
     name = name.strip() or "'"
     pattern = stix_pattern(T.FILENAME, name)
     assert read_pattern(pattern) == [(T.FILENAME, name)]
-    assert stix._read_pattern_slowly(pattern) == [(T.FILENAME, name)]
+    assert patterns._read_pattern_slowly(pattern) == [(T.FILENAME, name)]
     exchange = Exchange(reports=[ReportItem(title="r", indicators=[IndicatorItem(name, T.FILENAME)])])
     (back,) = parse_stix(to_stix(exchange)).reports
     assert [(i.type, i.value) for i in back.indicators] == [(T.FILENAME, name)]
@@ -658,13 +662,13 @@ def test_cutting_an_array_in_pieces_reads_the_same_objects(
         document, indent=2 if pretty else None, separators=None if pretty else (",", ":")
     ).encode()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(stix, "_CHUNK", 64)  # tiny pieces: small documents are cut many times
+        patch.setattr(pieces, "_CHUNK", 64)  # tiny pieces: small documents are cut many times
         (container,) = parse_stix(data).reports
     assert objects_of(container) == objects
 
 
 def test_a_syntax_error_in_a_large_array_is_found_where_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stix, "_CHUNK", 256)
+    monkeypatch.setattr(pieces, "_CHUNK", 256)
     objects = [sdo("campaign", i, name="c") for i in range(40)]
     text = json.dumps({"type": "bundle", "id": sid("bundle", 1), "objects": objects}, indent=2)
     lines = text.splitlines()
@@ -690,7 +694,7 @@ def uuid7() -> str:
 def indicator_id(item: IndicatorItem, kind: str = "indicator") -> str:
     """STIX 2.1 wants UUIDs of versions 1 to 5: a version 7 one is turned into a version 5 one."""
     ours = uuid.UUID(item.uuid)
-    return f"{kind}--{ours if ours.version == 4 else uuid.uuid5(stix._NAMESPACE, str(ours))}"
+    return f"{kind}--{ours if ours.version == 4 else uuid.uuid5(common.NAMESPACE, str(ours))}"
 
 
 def our_report(**props: Any) -> ReportItem:
