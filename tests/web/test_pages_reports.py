@@ -496,3 +496,27 @@ def test_publish_and_delete_need_the_csrf_token_and_an_editor(client: TestClient
     assert response.status_code == 303 and response.headers["location"] == "/reports"
     assert client.get(f"/reports/{uuid}").status_code == 404
     assert client.get(f"{API}/reports/{uuid}", headers=world.headers("bank.publisher")).status_code == 404
+
+
+def test_a_report_downloads_in_every_format_as_its_reader_may_see_it(
+    client: TestClient, world: World
+) -> None:
+    report = new_report(
+        client, world, "ministry.publisher", publish=True, distribution="sharing-group",
+        sharing_group=world.groups[GROUP].uuid,
+    )  # fmt: skip
+    add_indicators(
+        client, world, "ministry.publisher", report["uuid"], "198.51.100.1",
+        {"value": "198.51.100.2", "distribution": "organisation"},
+    )  # fmt: skip
+    sign_in(client, world, "bank.analyst")
+    page = client.get(f"/reports/{report['uuid']}").text
+    for fmt in ("stix", "misp", "csv", "suricata", "zeek", "rpz", "text"):
+        assert f'href="/reports/{report["uuid"]}/export/{fmt}"' in page
+        response = client.get(f"/reports/{report['uuid']}/export/{fmt}")
+        assert response.status_code == 200 and "attachment" in response.headers["content-disposition"], fmt
+        assert "198.51.100.2" not in response.text, fmt
+    assert client.get(f"/reports/{report['uuid']}/export/text").text == "198.51.100.1\n"
+    client.cookies.clear()
+    sign_in(client, world, "ngo.analyst")
+    assert client.get(f"/reports/{report['uuid']}/export/stix").status_code == 404

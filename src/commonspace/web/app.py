@@ -1,4 +1,5 @@
-"""The application factory: one FastAPI app serving the pages, and the REST API under /api/v1."""
+"""The application factory: one FastAPI app serving the pages, the REST API under /api/v1, TAXII 2.1 under
+/taxii2/."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from commonspace.accounts import pages as accounts_pages
 from commonspace.audit import api as audit_api
 from commonspace.audit import pages as audit_pages
 from commonspace.exchange import api as exchange_api
+from commonspace.exchange import pages as exchange_pages
 from commonspace.forum import api as forum_api
 from commonspace.forum import pages as forum_pages
 from commonspace.jobs import api as jobs_api
@@ -27,6 +29,7 @@ from commonspace.reports import pages as reports_pages
 from commonspace.sharing import api as sharing_api
 from commonspace.sharing import pages as sharing_pages
 from commonspace.store.db import make_engine, session_factory
+from commonspace.taxii import api as taxii_api
 from commonspace.web import dashboard, errors, signin
 from commonspace.web.security import SecurityHeaders
 from commonspace.web.templating import HERE
@@ -71,6 +74,7 @@ def create_app(engine: Engine | None = None, *, workers: int = 0) -> FastAPI:
     errors.install(app)
     for module in (accounts_api, sharing_api, reports_api, forum_api, exchange_api, audit_api, jobs_api):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(taxii_api.router)  # TAXII 2.1 under /taxii2/, outside the REST API's OpenAPI
 
     app.add_middleware(SecurityHeaders, exempt=(f"{API_PREFIX}/docs",))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -83,6 +87,7 @@ def create_app(engine: Engine | None = None, *, workers: int = 0) -> FastAPI:
         reports_pages,
         forum_pages,
         reports_editor,
+        exchange_pages,
     ):
         app.include_router(module.router)
     return app

@@ -1,0 +1,26 @@
+"""Downloading a report from its page, in every export format (the session stands in for an API key)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from commonspace.exchange import service
+from commonspace.formats import files
+from commonspace.formats.detect import OutFormat
+from commonspace.web.auth import PageSubject
+from commonspace.web.deps import DB
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/reports/{uuid}/export/{fmt}")
+def download(uuid: str, fmt: OutFormat, session: DB, subject: PageSubject) -> Response:
+    exchange = service.export_exchange(session, subject, report_uuids=[uuid])
+    data, _beside = files.write(exchange, fmt)
+    name = f"report-{uuid}{files.SUFFIXES[fmt]}"
+    return Response(
+        data,
+        media_type=files.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
