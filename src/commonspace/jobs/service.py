@@ -100,6 +100,29 @@ def submit(
     return job
 
 
+def record_finished(
+    session: Session,
+    subject: Subject | None,
+    kind: str,
+    params: dict[str, Any],
+    result: dict[str, Any],
+    total: int | None = None,
+) -> Job:
+    """A job for work already done within a request (a TAXII import): kept, succeeded, as its record.
+
+    It is seen like any other job (its member, their org admins, site admins) and no worker takes it.
+    """
+    job = submit(session, subject, kind, params, total)  # unseen by workers until this transaction commits
+    now = utcnow()
+    job.state = JobState.SUCCEEDED.value
+    job.result = result
+    job.progress = total or 0
+    job.attempts = 1
+    job.started = job.heartbeat = job.finished = now
+    session.flush()
+    return job
+
+
 def get(session: Session, subject: Subject | None, uuid: str) -> Job | None:
     """The job, or None when it does not exist or ``subject`` may not see it (the two look the same)."""
     job = session.scalars(select(Job).where(Job.uuid == uuid)).one_or_none()

@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from commonspace.domain.errors import CommonspaceError, Unauthenticated
+from commonspace.taxii.service import MEDIA_TYPE as TAXII_MEDIA_TYPE
+from commonspace.taxii.service import PREFIX as TAXII_PREFIX
 from commonspace.web import auth
 from commonspace.web.templating import render
 
@@ -39,6 +41,34 @@ def wants_page(request: Request) -> bool:
     return not request.url.path.startswith(MACHINE_PREFIXES)
 
 
+TAXII_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Request entity too large",
+    415: "Unsupported media type",
+    422: "Unprocessable entity",
+    500: "Internal server error",
+}
+
+
+def is_taxii(request: Request) -> bool:
+    return request.url.path.startswith(TAXII_PREFIX) or request.url.path == TAXII_PREFIX.rstrip("/")
+
+
+def taxii_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """A TAXII 2.1 error message in the TAXII media type; 401 asks for HTTP Basic, as TAXII clients use."""
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="Commonspace TAXII"'
+    body = {"title": TAXII_TITLES.get(status, "Error"), "description": message, "http_status": str(status)}
+    return JSONResponse(body, status_code=status, headers=headers, media_type=TAXII_MEDIA_TYPE)
+
+
 def error_page(request: Request, status: int, message: str) -> Response:
     """The HTML answer to a failed page request; 401 sends the visitor to sign in, then back."""
     if status == 401:
@@ -60,6 +90,8 @@ def error_page(request: Request, status: int, message: str) -> Response:
 def install(app: FastAPI) -> None:
     @app.exception_handler(CommonspaceError)
     async def _domain(request: Request, exc: CommonspaceError) -> Response:
+        if is_taxii(request):
+            return taxii_error(exc.status, exc.message)
         if wants_page(request):
             return error_page(request, exc.status, exc.message)
         fields = [{"path": exc.field, "message": exc.message}] if exc.field else None
@@ -80,12 +112,16 @@ def install(app: FastAPI) -> None:
                 }
             )
         summary = "; ".join(f"{f['path'] or 'body'}: {f['message']}" for f in fields[:5])
+        if is_taxii(request):
+            return taxii_error(422, summary)
         if wants_page(request):
             return error_page(request, 422, summary)
         return JSONResponse(error_body("invalid", summary, fields), status_code=422)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
+        if is_taxii(request):
+            return taxii_error(exc.status_code, str(exc.detail), dict(exc.headers or {}))
         if wants_page(request):
             return error_page(request, exc.status_code, str(exc.detail))
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
@@ -100,6 +136,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> Response:
         # Starlette still re-raises the exception after this answer, so the server logs it in full.
+        if is_taxii(request):
+            return taxii_error(500, "internal server error")
         if wants_page(request):
             return error_page(request, 500, "Something went wrong on our side; it has been logged.")
         return JSONResponse(error_body("internal", "internal server error"), status_code=500)
