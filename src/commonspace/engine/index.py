@@ -1,0 +1,564 @@
+"""A compact in-memory index over indicators, answering "which indicators does this observed value hit?".
+
+The semantics, for one observed scalar value (a Zeek column, a JSON leaf, a CSV cell), taken literally
+(logs are not defanged):
+
+* An **IP address** (IPv4 dotted quad without leading zeros; IPv6 in any RFC 4291 spelling, also written
+  ``[v6]``) hits an equal ``ipv4``/``ipv6`` indicator and every ``ipv4-cidr``/``ipv6-cidr`` network that
+  contains it, whatever its prefix length: a ``/0`` network contains, and so hits, every address of its
+  family. An IPv4-mapped address (``::ffff:192.0.2.1``) is the same address as its IPv4 form: either
+  spelling hits the IPv4 indicators and networks of the address and the IPv6 ones of the mapped form
+  (so ``::/0`` and ``::ffff:0:0/96`` contain every IPv4 address).
+  Zone identifiers (``fe80::1%eth0``) are not addresses, as in :mod:`commonspace.domain.canonical`.
+* A **host name** hits a ``domain`` indicator equal to it or to one of its parents at a label boundary
+  (``a.evil.example`` hits ``evil.example``; ``notevil.example`` does not), case-insensitively, one
+  trailing dot ignored. A host name is a run of dot-separated labels of ASCII letters, digits, ``-``,
+  ``_`` or a whole ``*`` label (certificate wildcards); a non-ASCII name is first converted to its
+  canonical punycode form and matches nothing if it does not convert.
+* The host of a **URL** (a value starting with ``scheme://``) and of a **host:port** value (one colon,
+  ASCII digits after it; ``[v6]:port`` too) is a host name or IP address observed in its own right. The
+  URL itself hits a ``url`` indicator equal to its canonical form.
+* An **e-mail address** (a value with ``@`` and no ``scheme://``) hits an equal ``email`` indicator after
+  canonicalisation, and its domain is a host name observed in its own right.
+* A **hash** (32, 40, 64 or 128 hexadecimal digits) hits an equal ``md5``, ``sha1``, ``sha256`` or
+  ``sha512`` indicator, case-insensitively.
+
+``filename`` and ``asn`` indicators are not matched against observed values; they are counted in
+:attr:`IndicatorIndex.skipped`.
+
+Most observed values in a log are no indicator at all, so every branch first rejects on cheap tests
+(characters present, length, a one-bit-per-bucket bitmap of the indexed address space, a hash probe of
+the last two labels of a host name) before doing any parsing; canonicalisation of URLs and e-mail
+addresses runs only when such a test says a hit is possible. Lookups never raise.
+
+Storage is columnar: IPv4 keys are sorted ``uint32`` arrays and IPv6 keys sorted pairs of ``uint64``
+halves, one array per prefix length present (networks are found by masking the observed address to each
+length and searching that length's array); names, URLs, e-mail addresses and hashes (as raw bytes) sit
+in hash tables for the probe and in sorted lists for finding their references; references are numpy
+arrays in compressed sparse row layout when several share a value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from bisect import bisect_left
+from collections.abc import Iterable
+from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from commonspace.domain.canonical import InvalidIndicator, canonicalize
+from commonspace.domain.vocab import IndicatorType
+
+T = IndicatorType
+Match = tuple[IndicatorType, str, int]
+"""One hit: the indicator's type, its canonical value, and the reference it was indexed with."""
+
+_EMPTY: tuple[Match, ...] = ()
+_DIGITS = frozenset("0123456789")
+_HASH_TYPES = {32: T.MD5, 40: T.SHA1, 64: T.SHA256, 128: T.SHA512}
+_SPECIAL_SCHEMES = frozenset({"http", "https", "ftp", "ws", "wss"})  # a backslash ends their authority
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+_URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# Observed host names (lower case, no trailing dot). Indicators are canonical domains, so a parent that is
+# found in the table is valid; this only keeps sentences, paths and the like from matching by a suffix.
+_HOSTNAME = re.compile(r"(?:[a-z0-9_-]+|\*)(?:\.(?:[a-z0-9_-]+|\*))*")
+_HOST_ASCII = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+# What makes canonicalize() refang a value: then the cheap prefilters cannot predict its result.
+_MAYBE_FANGED = re.compile(r"[\])}]|xx|fxp", re.IGNORECASE)
+_MAPPED = 0xFFFF << 32  # ::ffff:0:0/96, the IPv4-mapped addresses
+_MASK64 = (1 << 64) - 1
+
+K = TypeVar("K", str, bytes)
+RefArray = npt.NDArray[Any]
+
+
+def _ref_array(refs: list[int]) -> RefArray:
+    """The smallest integer array that holds the references (an object array past 64 bits)."""
+    if not refs:
+        return np.zeros(0, dtype=np.int32)
+    low, high = min(refs), max(refs)
+    if low >= -(2**31) and high < 2**31:
+        return np.array(refs, dtype=np.int32)
+    if low >= -(2**63) and high < 2**63:
+        return np.array(refs, dtype=np.int64)
+    return np.array(refs, dtype=object)
+
+
+def _runs(sorted_keys: list[Any]) -> tuple[list[int], npt.NDArray[np.int64] | None]:
+    """Positions where a new key starts in a sorted list, and the CSR offsets (None: one ref per key)."""
+    starts = [i for i in range(len(sorted_keys)) if i == 0 or sorted_keys[i] != sorted_keys[i - 1]]
+    if len(starts) == len(sorted_keys):
+        return starts, None
+    return starts, np.array([*starts, len(sorted_keys)], dtype=np.int64)
+
+
+class _Exact(Generic[K]):
+    """Exact keys (str or bytes) and their references.
+
+    ``members`` answers the hot-path probe: True for an indexed key, False for a marker that only tells
+    a prefilter to look closer. The references of the i-th key of the sorted ``keys`` are
+    ``refs[offsets[i]:offsets[i + 1]]``, or ``refs[i]`` alone when no key has several.
+    """
+
+    __slots__ = ("keys", "members", "offsets", "refs")
+
+    def __init__(self, pairs: list[tuple[K, int]], markers: Iterable[K] = ()) -> None:
+        pairs.sort(key=lambda pair: pair[0])
+        all_keys = [key for key, _ in pairs]
+        starts, self.offsets = _runs(all_keys)
+        self.keys: list[K] = [all_keys[i] for i in starts]
+        self.refs = _ref_array([ref for _, ref in pairs])
+        self.members: dict[K, bool] = dict.fromkeys(self.keys, True)
+        for marker in markers:
+            self.members.setdefault(marker, False)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+    def refs_of(self, key: K) -> list[int]:
+        i = bisect_left(self.keys, key)
+        if i == len(self.keys) or self.keys[i] != key:
+            return []
+        if self.offsets is None:
+            return [int(self.refs[i])]
+        return [int(ref) for ref in self.refs[self.offsets[i] : self.offsets[i + 1]].tolist()]
+
+
+class _Prefixes:
+    """The networks (or addresses) of one prefix length of one family: sorted unique keys and refs."""
+
+    __slots__ = ("high", "length", "low", "offsets", "refs", "type")
+
+    def __init__(self, type_: IndicatorType, length: int, width: int, pairs: list[tuple[int, int]]) -> None:
+        self.type, self.length = type_, length
+        pairs.sort(key=lambda pair: pair[0])
+        all_keys = [key for key, _ in pairs]
+        starts, self.offsets = _runs(all_keys)
+        keys = [all_keys[i] for i in starts]
+        self.refs = _ref_array([ref for _, ref in pairs])
+        if width == 32:
+            self.high = np.array(keys, dtype=np.uint32)
+            self.low: npt.NDArray[np.uint64] | None = None
+        else:  # IPv6: two uint64 halves, sorted together
+            self.high = np.array([key >> 64 for key in keys], dtype=np.uint64)
+            self.low = np.array([key & _MASK64 for key in keys], dtype=np.uint64)
+
+    def refs_of(self, key: int) -> list[int]:
+        if self.low is None:
+            probe = np.uint32(key)  # a Python int would make numpy convert the whole array
+            i = int(self.high.searchsorted(probe))
+            if i == len(self.high) or self.high[i] != probe:
+                return []
+        else:
+            high, low = np.uint64(key >> 64), np.uint64(key & _MASK64)
+            start = int(self.high.searchsorted(high, "left"))
+            end = int(self.high.searchsorted(high, "right"))
+            i = start + int(self.low[start:end].searchsorted(low))
+            if i == end or self.low[i] != low:
+                return []
+        if self.offsets is None:
+            return [int(self.refs[i])]
+        return [int(ref) for ref in self.refs[self.offsets[i] : self.offsets[i + 1]].tolist()]
+
+
+def _ipv4_text(n: int) -> str:
+    return inet_ntop(AF_INET, n.to_bytes(4, "big"))
+
+
+def _ipv6_text(n: int) -> str:
+    # The canonical form of commonspace.domain.canonical: RFC 5952, IPv4-mapped as ::ffff:a.b.c.d.
+    if n >> 32 == 0xFFFF:
+        return "::ffff:" + _ipv4_text(n & 0xFFFFFFFF)
+    return ipaddress.IPv6Address(n).compressed
+
+
+class _Family:
+    """The addresses and networks of one IP family, behind a bitmap prefilter.
+
+    The bitmap has one bit per bucket of the top ``top`` bits of an address (24 for IPv4, 32 for IPv6)
+    folded to ``bits`` bits; a bit is set when some indexed address or network may contain an address of
+    that bucket, so an unset bit rejects an observed address with one byte read.
+    """
+
+    __slots__ = ("address_type", "bitmap", "network_type", "shift", "tables", "text", "width", "mask")
+
+    def __init__(self, width: int, addresses: list[tuple[int, int]], networks: list[tuple[int, int, int]]):
+        self.width = width
+        self.address_type, self.network_type = (T.IPV4, T.IPV4_CIDR) if width == 32 else (T.IPV6, T.IPV6_CIDR)
+        self.text = _ipv4_text if width == 32 else _ipv6_text
+        top = 24 if width == 32 else 32
+        distinct = len({a for a, _ in addresses}) + len({(n, length) for n, length, _ in networks})
+        bits = min(24, max(10, math.ceil(math.log2(max(1, distinct) * 64))))
+        self.shift, self.mask = width - top, (1 << bits) - 1
+        marked = np.zeros(1 << bits, dtype=bool)
+        marked[np.array([(key >> self.shift) & self.mask for key, _ in addresses], dtype=np.int64)] = True
+        by_length: dict[int, list[tuple[int, int]]] = {}
+        for key, length, ref in networks:
+            by_length.setdefault(length, []).append((key, ref))
+            if length >= top:
+                marked[(key >> self.shift) & self.mask] = True
+            elif top - length >= bits:
+                marked[:] = True  # e.g. /0: every bucket
+            else:
+                first = key >> self.shift
+                marked[(np.arange(1 << (top - length), dtype=np.int64) + first) & self.mask] = True
+        self.bitmap = np.packbits(marked, bitorder="little").tobytes()
+        self.tables: list[_Prefixes] = []
+        if addresses:
+            self.tables.append(_Prefixes(self.address_type, width, width, addresses))
+        for length in sorted(by_length, reverse=True):
+            self.tables.append(_Prefixes(self.network_type, length, width, by_length[length]))
+
+    def maybe(self, n: int) -> bool:
+        bucket = (n >> self.shift) & self.mask
+        return bool(self.bitmap[bucket >> 3] >> (bucket & 7) & 1)
+
+    def hits(self, n: int, out: list[Match]) -> None:
+        width = self.width
+        for table in self.tables:
+            key = n >> (width - table.length) << (width - table.length)
+            refs = table.refs_of(key)
+            if refs:
+                text = self.text(key)
+                canonical = text if table.type is self.address_type else f"{text}/{table.length}"
+                out.extend((table.type, canonical, ref) for ref in refs)
+
+
+def _url_host(url: str) -> str:
+    """The host of a canonical URL, as the cheap prefilter compares it."""
+    rest = url.partition("://")[2]
+    end = min((i for i in map(rest.find, "/?") if i >= 0), default=len(rest))
+    hostport = rest[:end].rpartition("@")[2]
+    if hostport.startswith("["):
+        return hostport[: hostport.find("]") + 1]
+    return hostport.partition(":")[0].lower()
+
+
+def _two_labels(domain: str) -> str:
+    """The last two labels (all of a one-dot name): every domain hit of a host shares them."""
+    last = domain.rfind(".")
+    return domain[domain.rfind(".", 0, last) + 1 :]
+
+
+class IndicatorIndex:
+    """Indicators, indexed for matching observed values; built once from ``(type, canonical, ref)``.
+
+    ``ref`` is an opaque integer that the caller maps back to its indicator or report; several refs may
+    share a value, and each is answered. Values are canonical forms (see
+    :mod:`commonspace.domain.canonical`): addresses and networks are parsed again (a network's host bits
+    are cleared), names and hashes lower-cased, while URLs and e-mail addresses are taken as given.
+    A value that is not of its type raises ``ValueError`` here, never later.
+    """
+
+    def __init__(self, indicators: Iterable[tuple[IndicatorType | str, str, int]]) -> None:
+        v4_addresses: list[tuple[int, int]] = []
+        v6_addresses: list[tuple[int, int]] = []
+        v4_networks: list[tuple[int, int, int]] = []
+        v6_networks: list[tuple[int, int, int]] = []
+        domains: list[tuple[str, int]] = []
+        urls: list[tuple[str, int]] = []
+        emails: list[tuple[str, int]] = []
+        hashes: list[tuple[bytes, int]] = []
+        self.skipped = 0
+        """How many indicators of types that are not matched (file names, AS numbers) were left out."""
+        self.size = 0
+        """How many ``(type, value, ref)`` entries are indexed."""
+        for type_, value, ref in indicators:
+            t = IndicatorType(type_)
+            ref = int(ref)
+            if t is T.IPV4:
+                v4_addresses.append((_parse_ipv4(value), ref))
+            elif t is T.IPV6:
+                v6_addresses.append((_parse_ipv6(value), ref))
+            elif t in (T.IPV4_CIDR, T.IPV6_CIDR):
+                network = ipaddress.ip_network(value.strip(), strict=False)
+                if network.version != (4 if t is T.IPV4_CIDR else 6) or "%" in value:
+                    raise ValueError(f"{value!r} is not an {t.value} network")
+                target = v4_networks if network.version == 4 else v6_networks
+                target.append((int(network.network_address), network.prefixlen, ref))
+            elif t is T.DOMAIN:
+                domain = value.strip().lower().removesuffix(".")
+                if not (domain.isascii() and "." in domain and _HOSTNAME.fullmatch(domain)) or "*" in domain:
+                    raise ValueError(f"{value!r} is not a canonical domain")
+                domains.append((domain, ref))
+            elif t is T.URL:
+                if not _URL_START.match(value):
+                    raise ValueError(f"{value!r} is not a canonical URL")
+                urls.append((value, ref))
+            elif t is T.EMAIL:
+                local, at, domain = value.rpartition("@")
+                if not (local and at and "." in domain):
+                    raise ValueError(f"{value!r} is not a canonical e-mail address")
+                emails.append((value, ref))
+            elif t in (T.MD5, T.SHA1, T.SHA256, T.SHA512):
+                text = value.strip()
+                if _HASH_TYPES.get(len(text)) is not t or not re.fullmatch(r"[0-9A-Fa-f]+", text):
+                    raise ValueError(f"{value!r} is not an {t.value} hash")
+                hashes.append((bytes.fromhex(text), ref))
+            else:
+                self.skipped += 1
+                continue
+            self.size += 1
+        self._v4 = _Family(32, v4_addresses, v4_networks) if v4_addresses or v4_networks else None
+        self._v6 = _Family(128, v6_addresses, v6_networks) if v6_addresses or v6_networks else None
+        # find() tests the IPv4 bitmap itself; an IPv4 address may also hit IPv6 networks as ::ffff:a.b.c.d.
+        self._v4_bitmap, self._v4_mask = (self._v4.bitmap, self._v4.mask) if self._v4 else (b"\0", 0)
+        self._mapped_indexed = self._v6 is not None and self._v6.maybe(_MAPPED)
+        self._domains = _Exact(domains, markers=[_two_labels(domain) for domain, _ in domains])
+        self._domain_members = self._domains.members
+        # The last characters of all indexed names: "1331901000.000000" and the like end at one probe.
+        self._domain_last = frozenset(c for d in self._domains.keys for c in (d[-1], d[-1].upper()))
+        self._urls = _Exact(urls)
+        self._url_hosts = frozenset(_url_host(url) for url in self._urls.keys)
+        self._emails = _Exact(emails)
+        self._email_domains = frozenset(email.rpartition("@")[2] for email in self._emails.keys)
+        self._hashes = _Exact(hashes)
+        self._hash_members = self._hashes.members
+
+    def __len__(self) -> int:
+        return self.size
+
+    def lookup(self, value: str) -> list[Match]:
+        """The indicators that one observed value hits (see the module documentation)."""
+        return list(self.find(value))
+
+    def find(self, value: str) -> tuple[Match, ...]:
+        """:meth:`lookup` as a tuple, shared when empty: the hot path of :func:`match_records`."""
+        try:
+            # The common cases are written out here rather than called: a call costs as much as a probe.
+            if "." in value:
+                if ":" in value or "@" in value or "/" in value:
+                    return self._composite(value)
+                last = value[-1]
+                if last in _DIGITS and len(value) <= 15 and value.count(".") == 3:
+                    try:
+                        n = int.from_bytes(inet_pton(AF_INET, value), "big")
+                    except (OSError, ValueError):
+                        pass
+                    else:
+                        bucket = (n >> 8) & self._v4_mask
+                        if self._v4_bitmap[bucket >> 3] >> (bucket & 7) & 1 or self._mapped_indexed:
+                            return self._ipv4(n, value)
+                        return _EMPTY
+                if last in self._domain_last:
+                    if not value.isascii():
+                        return self._host_name(value)
+                    name = value.lower()
+                    before = name.rfind(".", 0, name.rfind("."))
+                    if name[before + 1 :] in self._domain_members:
+                        return self._walk(name, before)
+                    return _EMPTY  # most names end here, after one probe of their last two labels
+                if last == "." or not value.isascii():
+                    return self._host_name(value)
+                return _EMPTY  # numbers such as "1331901000.000000" end here
+            if ":" in value:
+                return self._composite(value)
+            if value.isascii():
+                if len(value) in _HASH_TYPES and self._hash_members:
+                    return self._hash(value)
+                return _EMPTY
+            # Only Unicode full stops ("bücher。de") can make a name or an address of the rest.
+            return self._composite(value) if "@" in value else self._host_name(value)
+        except Exception:  # odd input must never stop a scan: it simply matches nothing
+            return _EMPTY
+
+    # --- IP addresses ------------------------------------------------------------------------------
+    def _ipv4(self, n: int, text: str | None = None) -> tuple[Match, ...]:
+        out: list[Match] = []
+        v4, v6 = self._v4, self._v6
+        # The prefilter comes first; the check that the text was the one canonical spelling (which
+        # inet_pton may be laxer about on some platforms) only when something may be hit.
+        if v4 is not None and v4.maybe(n) and (text is None or _ipv4_text(n) == text):
+            v4.hits(n, out)
+        if v6 is not None and v6.maybe(_MAPPED | n) and (text is None or _ipv4_text(n) == text):
+            v6.hits(_MAPPED | n, out)
+        return tuple(out) if out else _EMPTY
+
+    def _ipv6(self, text: str) -> tuple[Match, ...]:
+        if "%" in text:
+            return _EMPTY
+        try:
+            n = int.from_bytes(inet_pton(AF_INET6, text), "big")
+        except (OSError, ValueError):
+            return _EMPTY
+        if n >> 32 == 0xFFFF:
+            return self._ipv4(n & 0xFFFFFFFF)  # the mapped address is the IPv4 address (both families)
+        v6 = self._v6
+        if v6 is None or not v6.maybe(n):
+            return _EMPTY
+        out: list[Match] = []
+        v6.hits(n, out)
+        return tuple(out) if out else _EMPTY
+
+    # --- host names --------------------------------------------------------------------------------
+    def _host(self, host: str) -> tuple[Match, ...]:
+        """A host seen in a URL, a host:port value or an e-mail address: an IP address or a name."""
+        if not host:
+            return _EMPTY
+        if host[0] == "[":
+            return self._ipv6(host[1:-1]) if host[-1] == "]" else _EMPTY
+        if host[-1] in _DIGITS:
+            try:
+                packed = inet_pton(AF_INET, host)
+            except (OSError, ValueError):
+                pass
+            else:
+                return self._ipv4(int.from_bytes(packed, "big"), host)
+        return self._host_name(host)
+
+    def _host_name(self, name: str) -> tuple[Match, ...]:
+        if not name.isascii():
+            return self._unicode_host_name(name) if self._domain_members else _EMPTY
+        if name[-1] == ".":
+            name = name[:-1]
+            if not name:
+                return _EMPTY
+        if name[-1] not in self._domain_last:  # "1331901000.000000" and the like end here
+            return _EMPTY
+        return self._domain_hits(name.lower())
+
+    def _unicode_host_name(self, name: str) -> tuple[Match, ...]:
+        # Every ASCII character must be one of a host name, so that "bücher.de/x" or "a b.de" stay no
+        # host; canonicalize() then does what browsers do (UTS #46) and refuses what is not a name.
+        if any(c.isascii() and c not in _HOST_ASCII for c in name):
+            return _EMPTY
+        try:
+            return self._domain_hits(canonicalize(T.DOMAIN, name))
+        except InvalidIndicator:
+            return _EMPTY
+
+    def _domain_hits(self, name: str) -> tuple[Match, ...]:
+        """``name`` in lower case without a trailing dot: the indicators equal to it or a parent."""
+        last = name.rfind(".")
+        if last < 0:
+            return _EMPTY
+        before = name.rfind(".", 0, last)
+        if name[before + 1 :] not in self._domain_members:
+            return _EMPTY  # the common case: one probe (the last two labels), whatever the number of labels
+        return self._walk(name, before)
+
+    def _walk(self, name: str, before: int) -> tuple[Match, ...]:
+        """The parents of ``name`` down to its last two labels, which start after ``before``."""
+        if not _HOSTNAME.fullmatch(name):
+            return _EMPTY
+        members = self._domain_members
+        out: list[Match] = []
+        start = 0
+        while True:
+            candidate = name[start:]
+            if members.get(candidate):
+                out.extend((T.DOMAIN, candidate, ref) for ref in self._domains.refs_of(candidate))
+            if start > before:  # the last two labels were the last candidate
+                break
+            start = name.index(".", start) + 1
+        return tuple(out) if out else _EMPTY
+
+    # --- URLs, host:port, e-mail, IPv6 -------------------------------------------------------------
+    def _composite(self, value: str) -> tuple[Match, ...]:
+        scheme_end = value.find("://")
+        if scheme_end > 0:
+            return self._url(value, scheme_end)
+        if "@" in value:
+            return self._email(value)
+        if ":" not in value:
+            return _EMPTY
+        if value[0] == "[":  # [v6] or [v6]:port
+            close = value.find("]")
+            port = value[close + 1 :]
+            if close < 0 or (port and not (port[0] == ":" and port[1:].isascii() and port[1:].isdigit())):
+                return _EMPTY
+            return self._ipv6(value[1:close])
+        host, _, port = value.partition(":")
+        if ":" in port:  # an IPv6 address has at least two colons, host:port exactly one
+            return self._ipv6(value)
+        if not (port.isascii() and port.isdigit()):
+            return _EMPTY
+        return self._host(host)
+
+    def _url(self, value: str, scheme_end: int) -> tuple[Match, ...]:
+        scheme = value[:scheme_end]
+        if not _SCHEME.fullmatch(scheme):
+            return _EMPTY
+        # The host as canonicalize() finds it: the fragment goes first; for the special schemes a
+        # backslash ends the authority as "/" and "?" do; the last "@" ends the user information.
+        rest = value.partition("#")[0][scheme_end + 3 :]
+        ends = "/?\\" if scheme.lower() in _SPECIAL_SCHEMES else "/?"
+        end = min((i for i in map(rest.find, ends) if i >= 0), default=len(rest))
+        hostport = rest[:end].rpartition("@")[2]
+        if hostport.startswith("["):
+            close = hostport.find("]")
+            host = hostport[: close + 1] if close >= 0 else ""
+        else:
+            host = hostport.partition(":")[0]
+        found = self._host(host)
+        if not self._url_hosts:
+            return found
+        plain = value.isascii() and not value[-1].isspace() and not _MAYBE_FANGED.search(value)
+        if plain and not host.startswith("[") and host.lower().removesuffix(".") not in self._url_hosts:
+            return found
+        try:
+            canonical = canonicalize(T.URL, value)
+        except InvalidIndicator:
+            return found
+        refs = self._urls.refs_of(canonical)
+        if not refs:
+            return found
+        return found + tuple((T.URL, canonical, ref) for ref in refs)
+
+    def _email(self, value: str) -> tuple[Match, ...]:
+        if not (self._email_domains or self._domain_members):
+            return _EMPTY
+        if value.isascii() and not _MAYBE_FANGED.search(value):
+            # The domain canonicalize() would find, in the cheapest way: most addresses end here.
+            domain = value[value.rfind("@") + 1 :].strip()
+            if domain.endswith(">"):
+                domain = domain[:-1].strip()
+            domain = domain.lower().removesuffix(".")
+            if domain not in self._email_domains and (
+                "." not in domain or _two_labels(domain) not in self._domain_members
+            ):
+                return _EMPTY
+        try:
+            canonical = canonicalize(T.EMAIL, value)
+        except InvalidIndicator:
+            return _EMPTY
+        found = self._domain_hits(canonical.rpartition("@")[2])
+        refs = self._emails.refs_of(canonical)
+        return found + tuple((T.EMAIL, canonical, ref) for ref in refs) if refs else found
+
+    # --- hashes -------------------------------------------------------------------------------------
+    def _hash(self, value: str) -> tuple[Match, ...]:
+        try:
+            digest = bytes.fromhex(value)
+        except ValueError:
+            return _EMPTY
+        if len(digest) * 2 != len(value) or digest not in self._hash_members:
+            return _EMPTY  # fromhex() skips white space: "aa bb" is no hash
+        t = _HASH_TYPES[len(value)]
+        return tuple((t, digest.hex(), ref) for ref in self._hashes.refs_of(digest))
+
+
+def _parse_ipv4(value: str) -> int:
+    text = value.strip()
+    try:
+        n = int.from_bytes(inet_pton(AF_INET, text), "big")
+    except (OSError, ValueError):
+        raise ValueError(f"{value!r} is not an IPv4 address") from None
+    if _ipv4_text(n) != text:
+        raise ValueError(f"{value!r} is not a canonical IPv4 address")
+    return n
+
+
+def _parse_ipv6(value: str) -> int:
+    text = value.strip().removeprefix("[").removesuffix("]")
+    if "%" in text:
+        raise ValueError(f"{value!r}: zone identifiers are not shared")
+    try:
+        return int.from_bytes(inet_pton(AF_INET6, text), "big")
+    except (OSError, ValueError):
+        raise ValueError(f"{value!r} is not an IPv6 address") from None
