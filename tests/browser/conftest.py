@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -28,9 +23,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from commonspace.store.db import make_engine
-from commonspace.web.app import create_app
-from world import PASSWORD, World, build_world, give_password
+from live_server import live_server as serve
+from world import PASSWORD, World, give_password
 
 CHROMIUM = os.environ.get("COMMONSPACE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,13 +55,6 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class LiveServer:
     url: str
@@ -76,26 +63,9 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
-    """The application on a fresh SQLite copy with the test world, served by uvicorn in a thread."""
-    path = tmp_path / "commonspace.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    world = build_world(engine)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    yield LiveServer(f"http://127.0.0.1:{port}", world)
-    server.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    """The application on a fresh SQLite copy with the test world (tests/live_server.py)."""
+    with serve(sqlite_template, tmp_path) as (url, world):
+        yield LiveServer(url, world)
 
 
 @dataclass

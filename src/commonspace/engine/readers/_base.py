@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -125,20 +126,30 @@ class Block:
         return f"Block(first_line={self.first_line}, {len(self.data)} bytes)"
 
 
-class LineParser:
+class LineParser(ABC):
     """How one format turns a block into records; ``skip`` is told of each malformed line."""
 
     def __init__(self, skip: Callable[[int], None]) -> None:
         self.skip = skip
 
+    @abstractmethod
     def parse_block(self, block: Block) -> Iterator[Record]:
-        raise NotImplementedError
+        """Every record of the block, in order."""
 
+    @abstractmethod
+    def parse_lines(self, block: Block, lines: Iterable[int]) -> Iterator[Record]:
+        """The records that start on the given physical lines of the block."""
+
+
+class SplitLineParser(LineParser):
+    """A format with one record a line: the lines asked for are parsed one by one."""
+
+    @abstractmethod
     def parse_line(self, line: str, number: int) -> Record | None:
-        raise NotImplementedError
+        """The record on one line (``number`` is its physical line), or None when it holds nothing."""
 
     def parse_lines(self, block: Block, lines: Iterable[int]) -> Iterator[Record]:
-        """Generic: split the decoded block into lines and parse those asked for."""
+        """Split the decoded block into lines and parse those asked for."""
         wanted = sorted({n - block.first_line for n in lines})
         if not wanted:
             return
@@ -153,7 +164,7 @@ class LineParser:
                     yield record
 
 
-class LogReader:
+class LogReader(ABC):
     """A log file in one format: iterate it for its records, or ``blocks()`` for the fast path.
 
     Each iteration reads the file anew. ``bytes_read`` is how many bytes of the file on disk were
@@ -203,8 +214,9 @@ class LogReader:
             del block  # the parser holds what it needs; the next chunk is read with this one freed
             yield from records
 
+    @abstractmethod
     def blocks(self) -> Iterator[Block]:
-        raise NotImplementedError
+        """The file's blocks, in order: about a chunk of whole lines each."""
 
     def _blocks_of(self, parser: LineParser) -> Iterator[Block]:
         """A block a chunk, all parsed by ``parser`` (references dropped before the next read)."""

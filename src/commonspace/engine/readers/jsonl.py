@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from commonspace.engine.readers._base import Block, LineParser, LogFormat, LogReader
+from commonspace.engine.readers._base import Block, LogFormat, LogReader, SplitLineParser
 from commonspace.engine.records import Record
 
 _loads = orjson.loads
@@ -72,7 +72,7 @@ def _decode(line: bytes | str) -> Any:
         return None
 
 
-class JsonParser(LineParser):
+class JsonParser(SplitLineParser):
     def parse_block(self, block: Block) -> Iterator[Record]:
         first, lines = block.first_line, block.data.split(b"\n")
         del block

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from commonspace.engine.readers._base import Block, LineParser, LogFormat, LogReader
+from commonspace.engine.readers._base import Block, LogFormat, LogReader, SplitLineParser
 from commonspace.engine.records import Record
 
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
@@ -28,7 +28,7 @@ def _unquote(value: str) -> str:
     return _UNQUOTE.sub(r"\1", value) if "\\" in value else value
 
 
-class NcsaParser(LineParser):
+class NcsaParser(SplitLineParser):
     def parse_block(self, block: Block) -> Iterator[Record]:
         first, text = block.first_line, block.decoded()
         del block

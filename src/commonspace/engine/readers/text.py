@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import repeat
 
-from commonspace.engine.readers._base import Block, LineParser, LogFormat, LogReader
+from commonspace.engine.readers._base import Block, LogFormat, LogReader, SplitLineParser
 from commonspace.engine.records import Record
 
 SEPARATORS = b"\"'`()[]{}<>,;|\t\r\x0b\x0c"
@@ -30,7 +30,7 @@ def _cleaned(text: str) -> str:
     return text
 
 
-class TextParser(LineParser):
+class TextParser(SplitLineParser):
     def parse_block(self, block: Block) -> Iterator[Record]:
         first, text = block.first_line, _cleaned(block.data.translate(_TABLE).decode("utf-8", "replace"))
         del block

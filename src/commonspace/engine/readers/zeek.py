@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from itertools import filterfalse, repeat
 
-from commonspace.engine.readers._base import Block, LineParser, LogFormat, LogReader
+from commonspace.engine.readers._base import Block, LogFormat, LogReader, SplitLineParser
 from commonspace.engine.records import Record
 
 _ESCAPE = re.compile(rb"\\(\\|x[0-9A-Fa-f]{2})")
@@ -79,7 +79,7 @@ def apply_header(schema: Schema, line: str) -> Schema:
     return schema
 
 
-class ZeekParser(LineParser):
+class ZeekParser(SplitLineParser):
     """Parses the data lines of a block under one schema."""
 
     def __init__(self, schema: Schema, skip: Callable[[int], None]) -> None:
