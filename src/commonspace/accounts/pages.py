@@ -337,7 +337,8 @@ def _keys_page(
         for api_key, owner in (accounts.list_organisation_api_keys(session, subject, org) if manage else [])
         if owner.id != subject.member_id
     ]
-    response = render(
+    # The page may show a key in clear: render() sends every page with Cache-Control: no-store.
+    return render(
         request,
         "admin/keys.html",
         {
@@ -356,9 +357,6 @@ def _keys_page(
         },
         status=status,
     )
-    # The page may show a key in clear: no copy of it is to be kept anywhere.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @router.get("/admin/keys")
