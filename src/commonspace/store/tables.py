@@ -224,6 +224,8 @@ class Indicator(Base):
     # relation of a MISP object attribute.
     source_id: Mapped[str | None] = mapped_column(String(200))
     relation: Mapped[str | None] = mapped_column(String(100))
+    # The ids of the warninglists the value was on when it was stored or last checked (None: on none).
+    warninglists: Mapped[list[str] | None] = mapped_column(JSON)
 
     __table_args__ = (
         UniqueConstraint("report_id", "type", "canonical"),
