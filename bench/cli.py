@@ -18,12 +18,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bench import data, databases, insert, memory, search, stix, world
+from bench import correlation, data, databases, insert, match, memory, search, stix, world
 
 RESULTS = Path(__file__).with_name("results")
 TARGET_INSERT_PER_SECOND = 100_000
 TARGET_SEARCH_MS = 200.0
-PHASES = ("insert", "search", "stix")
+PHASES = ("insert", "search", "stix", "match", "correlation")
 # The phases that load the generated indicators first (stix brings its own data).
 WORLD_PHASES = ("insert", "search")
 
@@ -53,8 +53,9 @@ def parser() -> argparse.ArgumentParser:
         type=_csv(PHASES),
         default=list(PHASES),
         help="insert (the service and its peer), search, stix (a STIX bundle imported, beside stix2.parse), "
-        "comma-separated (default all); for insert and search the indicators are loaded through the service "
-        "either way",
+        "match (logs matched, beside grep and a naive matcher), correlation (a full recorrelation and one "
+        "report correlated, on a database of their own), comma-separated (default all); for insert "
+        "and search the indicators are loaded through the service either way",
     )
     p.add_argument("--reports", type=int, help="reports to spread them over (default size/1000, ≤ 1000)")
     p.add_argument("--batch", type=int, default=100_000, help="items per add_indicators call (API limit)")
@@ -68,6 +69,20 @@ def parser() -> argparse.ArgumentParser:
         help=f"the STIX 2.1 bundle to import (default: {stix.BUNDLE.as_posix()} of the shared data folder)",
     )
     p.add_argument("--stix-runs", type=int, default=3, help="timed imports, and as many stix2 parses")
+    p.add_argument(
+        "--match-mb", type=float, default=500, help="megabytes of Zeek dns.log to match (default 500)"
+    )
+    p.add_argument("--match-runs", type=int, default=3, help="timed runs of each log matcher")
+    p.add_argument(
+        "--correlation-size",
+        type=int,
+        default=10_000_000,
+        help="indicators loaded for the correlation bench (default 10,000,000)",
+    )
+    p.add_argument(
+        "--correlation-report", type=int, default=10_000, help="indicators of the report correlated"
+    )
+    p.add_argument("--correlation-runs", type=int, default=5, help="timed correlations of that report")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--untyped", type=float, default=0.1, help="share of items sent without a type")
     p.add_argument(
@@ -275,6 +290,8 @@ def table(results: dict[str, Any]) -> str:
                     (kind, "then its audit write, median ms", f"{audit['median_ms']:,.1f}", "", "", "", "")
                 )
         rows.extend(_stix_rows(kind, r.get("stix")))
+        rows.extend(match.rows(r.get("match")))
+        rows.extend(correlation.rows(kind, r.get("correlation")))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
@@ -354,17 +371,28 @@ def main(argv: list[str] | None = None) -> int:
             "only": args.only,
             "analyze": args.analyze,
             "stix_runs": args.stix_runs,
+            "match_mb": args.match_mb,
+            "match_runs": args.match_runs,
+            "correlation_size": args.correlation_size,
+            "correlation_report": args.correlation_report,
+            "correlation_runs": args.correlation_runs,
         },
         "targets": {
             "insert_per_second": TARGET_INSERT_PER_SECOND,
             "search_median_ms": TARGET_SEARCH_MS,
             "stix_ratio_to_peer": stix.TARGET_RATIO,
             "stix_peak_rss_growth_multiple_of_file": stix.TARGET_MEMORY_MULTIPLE,
+            "match_ratio_to_grep": match.TARGET_RATIO_TO_GREP,
+            "match_index_bytes_per_indicator": match.TARGET_INDEX_BYTES,
+            "correlation_rebuild_seconds": correlation.TARGET_REBUILD_SECONDS,
+            "correlation_report_ms": correlation.TARGET_REPORT_MS,
         },
         "method": {
             "insert": insert.__doc__,
             "search": search.__doc__,
             "stix": stix.__doc__,
+            "match": match.__doc__,
+            "correlation": correlation.__doc__,
             "memory": memory.__doc__,
             "gc": "collected and frozen before each measured phase (the bench's own objects are no garbage "
             "the measured code should pay for)",
@@ -386,11 +414,28 @@ def main(argv: list[str] | None = None) -> int:
         )
         for kind, result in measured.items():
             output["results"].setdefault(kind, {})["stix"] = result
+    if "match" in args.only:
+        output["results"]["match"] = {
+            "match": match.run(args.match_mb, max(1, args.match_runs), keep=args.keep, log=log)
+        }
+    if "correlation" in args.only:
+        measured = correlation.run(
+            args.databases,
+            size=args.correlation_size,
+            report_size=args.correlation_report,
+            runs=max(1, args.correlation_runs),
+            seed=args.seed,
+            postgres_url=args.postgres_url,
+            keep=args.keep,
+            log=log,
+        )
+        for kind, result in measured.items():
+            output["results"].setdefault(kind, {})["correlation"] = result
     output["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     output["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     output["machine"]["cpu_probe_seconds_at_end"] = cpu_probe()
     args.output.mkdir(parents=True, exist_ok=True)
-    path = args.output / f"bench-{started:%Y%m%d-%H%M%S}-{args.size if w else 'stix'}.json"
+    path = args.output / f"bench-{started:%Y%m%d-%H%M%S}-{args.size if w else '-'.join(args.only)}.json"
     path.write_text(json.dumps(output, indent=2) + "\n")
     print()
     print(table(output["results"]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -60,6 +61,8 @@ def test_bench_writes_its_results(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "bench", "--size", "2000", "--databases", "sqlite"]
     command += ["--runs", "2", "--warmup", "1", "--values", "200", "--output", str(tmp_path), "--quiet"]
     command += ["--stix-bundle", str(bundle), "--stix-runs", "1"]  # not the 46 MB ATT&CK bundle
+    command += ["--match-mb", "1", "--match-runs", "1"]
+    command += ["--correlation-size", "3000", "--correlation-report", "200", "--correlation-runs", "1"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "python -m bench --size 2000" in done.stdout  # the command line is printed
@@ -102,3 +105,26 @@ def test_bench_writes_its_results(tmp_path: Path) -> None:
     assert stix["service"]["imported"]["indicators_added"] == 29
     assert stix["memory"]["growth_mb"] >= 0 and stix["memory"]["multiple_of_file"] >= 0
     assert "STIX import 60 objects" in done.stdout  # in the table
+
+    matched = results["results"]["match"]["match"]
+    assert "skipped" not in matched or os.environ.get("CI", "").lower() != "true", matched
+    if "skipped" not in matched:  # without the shared data folder (outside CI)
+        for side in ("commonspace", "grep", "naive"):
+            assert {"seconds_median", "mb_per_second", "lines_per_second", "peak_rss_mb"} <= matched[
+                side
+            ].keys()
+        # Full semantics find more than exact words do: subdomains of the listed domains.
+        assert matched["commonspace"]["output_lines"] > matched["grep"]["output_lines"] > 0
+        assert matched["index"]["bytes_per_indicator"] > 0
+        assert "dns.log, MB/s after start-up" in done.stdout
+
+    correlated = sqlite["correlation"]
+    assert correlated["load"]["indicators"] == 3000
+    rebuild = correlated["rebuild"]
+    assert rebuild["indicators"] == 3000 and 0 < rebuild["values"] <= 3000
+    assert {"seconds", "peer_seconds", "meets_target", "values_in_two_reports_or_more"} <= rebuild.keys()
+    report = correlated["report"]
+    assert report["indicators"] == 200 and report["service"]["runs"] == 1
+    assert {"median_ms", "min_ms", "max_ms"} <= report["service"].keys()
+    assert report["values_correlating"] + report["values_over_correlating"] > 0
+    assert "recorrelation of 3,000 indicators" in done.stdout  # in the table

@@ -60,11 +60,13 @@ def test_import_then_export_in_every_format(db: str, tmp_path: Path) -> None:
     bundle = json.loads(ok(cli(db, "export", "--as", READER, "--format", "stix")).stdout)
     patterns = sorted(o["pattern"] for o in bundle["objects"] if o["type"] == "indicator")
     assert patterns == ["[domain-name:value = 'evil.example']", "[ipv4-addr:value = '198.51.100.7']"]
-    blocklist = ok(cli(db, "export", "--as", READER, "--format", "text")).stdout
+    # Documentation values are on the built-in warninglists: detection formats keep them only when told.
+    assert ok(cli(db, "export", "--as", READER, "--format", "text")).stdout == ""
+    blocklist = ok(cli(db, "export", "--as", READER, "--format", "text", "--include-warninglisted")).stdout
     assert blocklist.split() == ["198.51.100.7", "evil.example"]
     rules = tmp_path / "out" / "commonspace.rules"
     rules.parent.mkdir()
-    ok(cli(db, "export", "--as", READER, "--format", "suricata", "-o", str(rules)))
+    ok(cli(db, "export", "--as", READER, "--format", "suricata", "--include-warninglisted", "-o", str(rules)))
     assert "evil.example" in rules.read_text()
 
 

@@ -360,3 +360,26 @@ def test_ip_networks_containing() -> None:
     assert network_prefix_length("2001:db8::/32") == 32
     with pytest.raises(InvalidIndicator):
         network_prefix_length("nonsense")
+
+
+_NAME_CHARS = string.ascii_lowercase + string.digits + "-_."
+
+
+@given(
+    st.one_of(
+        st.text(alphabet=_NAME_CHARS, max_size=80),
+        st.lists(st.text(alphabet=_NAME_CHARS, min_size=1, max_size=70), min_size=2, max_size=6).map(
+            ".".join
+        ),
+        domains().map(str.lower),
+        st.ip_addresses(v=4).map(str),
+        st.text(alphabet="0123456789.", max_size=16),
+        st.sampled_from(["invoice.pdf", "as12.com", "a.b" * 90, "x-.com", "_x.com", "a..b.com", "1.2.3.4"]),
+    )
+)
+def test_detect_names_written_canonically_as_the_general_path_does(value: str) -> None:
+    """detect() answers dotted quads and lower-case ASCII names early, as the general path would."""
+    from commonspace.domain import canonical
+
+    general = canonical.detect(" " + value)  # a leading space takes the general path
+    assert canonical.detect(value) == general

@@ -34,6 +34,7 @@ from commonspace.formats.stix import (
     patterns,
     pieces,
     read_pattern,
+    records,
     stix_pattern,
     to_stix,
 )
@@ -552,6 +553,24 @@ def test_the_latest_version_of_an_object_wins() -> None:
         assert [o["name"] for o in objects_of(container)] == ["new"]
 
 
+@pytest.mark.parametrize("chunk", [64, 1 << 19])
+def test_versions_in_other_pieces_and_ties(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """Pieces are read one step each: the versions of an object meet across them as within one, a tie
+    going to the later, and each object keeps its place."""
+    monkeypatch.setattr(pieces, "_CHUNK", chunk)
+    first = [sdo("tool", i, name=f"first {i}") for i in range(6)]
+    later = first[2] | {"name": "later", "modified": "2024-06-01T00:00:00.000Z"}
+    tie = first[4] | {"name": "tie"}
+    older = first[0] | {"name": "older", "modified": "2023-06-01T00:00:00.000Z"}
+    data = json.dumps({"type": "bundle", "id": sid("bundle", 1), "objects": [*first, later, tie, older]})
+    counts: list[int] = []
+    exchange = parse_stix(data.encode(), progress=counts.append)
+    (container,) = exchange.reports
+    names = ["first 0", "first 1", "first 3", "first 5", "later", "tie"]
+    assert [o["name"] for o in objects_of(container)] == names
+    assert exchange.objects_read == 9 and counts == [9]
+
+
 # --- patterns ------------------------------------------------------------------------------------------
 
 
@@ -676,6 +695,86 @@ def test_a_syntax_error_in_a_large_array_is_found_where_it_is(monkeypatch: pytes
     lines[line] = lines[line].replace('"id":', '"id"')
     ((where, _, reason),) = problems_of("\n".join(lines).encode())
     assert where.startswith(f"line {line + 1}, column ") and reason.startswith("invalid JSON")
+
+
+# --- the plain relationship's short way ----------------------------------------------------------------
+
+_MISSING = object()
+_KNOWN_IDS = [sid("malware", 1), sid("identity", 1), TLP1_AMBER]
+_ODD = st.sampled_from([None, 7, 1.5, True, "", "x", "malware--1", [], {}, ["x"], {"a": 1}])
+_STAMP = st.sampled_from(
+    ["2024-01-01T00:00:00.000Z", "2024-02-29T23:59:60Z", "2023-02-29T00:00:00Z", "2024-01-31T00:00:00Z",
+     "2024-13-01T00:00:00Z", "2024-01-01 00:00:00Z", "2024-01-01T00:00:00.5Z"]
+)  # fmt: skip
+_REF = st.sampled_from([*_KNOWN_IDS, sid("attack-pattern", 2), "Tool--" + sid("x", 1)[3:]])
+_VARIANTS: dict[str, st.SearchStrategy[Any]] = {
+    "id": st.sampled_from([sid("relationship", 1), sid("tool", 1), "relationship--1234"]) | _ODD,
+    "spec_version": st.sampled_from(["2.1", "2.0"]) | _ODD,
+    "created": _STAMP | _ODD,
+    "modified": _STAMP | _ODD,
+    "relationship_type": st.sampled_from(["uses"]) | _ODD,
+    "source_ref": _REF | _ODD,
+    "target_ref": _REF | _ODD,
+    "created_by_ref": _REF | _ODD,
+    "object_marking_refs": st.lists(_REF | _ODD, max_size=3) | _ODD,
+    "name": st.just("n") | _ODD,
+    "description": st.just("d") | _ODD,
+    "labels": st.lists(st.just("l") | _ODD, max_size=2) | _ODD,
+    "confidence": st.sampled_from([0, 50, 100, 101, -1]) | _ODD,
+    "granular_markings": st.lists(st.fixed_dictionaries({"marking_ref": _REF | _ODD}), max_size=2) | _ODD,
+    "extensions": st.dictionaries(st.sampled_from(["extension-definition--" + sid("x", 2)[3:], "e"]),
+                                  st.just({}), max_size=2) | _ODD,
+}  # fmt: skip
+
+
+@st.composite
+def relationships(draw: st.DrawFn) -> dict[str, Any]:
+    obj: dict[str, Any] = {"type": "relationship"}
+    base = sdo(
+        "relationship", 1, relationship_type="uses", source_ref=_KNOWN_IDS[0], target_ref=sid("tool", 3)
+    )
+    for prop, variants in _VARIANTS.items():
+        choice = draw(st.sampled_from(["plain"] * 6 + ["missing", "other"]))
+        value = (
+            base.get(prop, _MISSING)
+            if choice == "plain"
+            else _MISSING
+            if choice == "missing"
+            else draw(variants)
+        )
+        if value is not _MISSING:
+            obj[prop] = value
+    return obj
+
+
+@settings(max_examples=400, deadline=None)
+@given(relationships())
+def test_the_short_way_for_relationships_reads_them_as_the_long_way(obj: dict[str, Any]) -> None:
+    """A relationship read the short way gives the very record (or problems) the long way gives."""
+    ids = common.Ids()
+    for known in _KNOWN_IDS[:2]:
+        ids(known)
+    short = records.read_object(obj, 3, ids)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(records, "_plain_relationship", lambda *_: None)
+        long = records.read_object(obj, 3, common.Ids())
+    assert short == long
+
+
+def test_the_short_way_is_taken_by_plain_relationships() -> None:
+    plain = sdo(
+        "relationship",
+        1,
+        relationship_type="uses",
+        source_ref=sid("malware", 1),
+        target_ref=sid("tool", 1),
+        created_by_ref=sid("identity", 1),
+        object_marking_refs=[TLP1_AMBER],
+    )
+    record = records._plain_relationship(plain, plain["id"], 0, common.Ids())
+    assert record is not None and record.uses == (sid("identity", 1), TLP1_AMBER)
+    assert record.ends == (sid("malware", 1), sid("tool", 1)) and record.author == sid("identity", 1)
+    assert records._plain_relationship(plain | {"labels": ["x"]}, plain["id"], 0, common.Ids()) is None
 
 
 # --- writing -------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 from taxii_samples import (
     CLEAR,
     COMMUNITY,
@@ -23,6 +25,7 @@ from taxii_samples import (
     taxii_headers,
 )
 
+from commonspace.store import tables as t
 from world import API, GROUP, World, add_indicators, new_report
 
 
@@ -295,3 +298,64 @@ def test_paging_with_next_neither_skips_nor_repeats(client: TestClient, world: W
 def test_taxii_is_not_in_the_rest_apis_openapi(client: TestClient) -> None:
     paths = client.get(f"{API}/openapi.json").json()["paths"]
     assert paths and not [p for p in paths if "taxii" in p]
+
+
+def test_a_listing_kept_between_requests_follows_every_change(client: TestClient, world: World) -> None:
+    """What a listing wrote is kept for the next request, never past a change: an indicator added, narrowed
+    away or deleted, or the report changed, shows on the next request; and every request is recorded in
+    the access log of the organisation read, kept or not."""
+    made = new_report(client, world, "ministry.publisher", publish=True, title="kept", tlp="GREEN")
+    add_indicators(client, world, "ministry.publisher", made["uuid"], "one.example", "two.example")
+    publisher = world.headers("ministry.publisher")
+
+    def seen(label: str = "bank.reader") -> str:
+        return json.dumps(_objects(client, world, label, COMMUNITY))
+
+    def exports() -> int:
+        log = client.get(f"{API}/audit/access?limit=5000", headers=world.headers("ministry.admin")).json()
+        return sum(event["action"] == "report.export" for event in log)
+
+    first, before = seen(), exports()
+    assert "one.example" in first and "two.example" in first
+    assert seen() == first and exports() == before + 1  # the same objects, and read once more
+    page = client.get(f"{API}/reports/{made['uuid']}/indicators", headers=publisher).json()["items"]
+    uuids = {indicator["canonical"]: indicator["uuid"] for indicator in page}
+    response = client.patch(
+        f"{API}/indicators/{uuids['two.example']}", json={"distribution": "organisation"}, headers=publisher
+    )
+    assert response.status_code == 200, response.text
+    assert "two.example" not in seen() and "two.example" in seen("ministry.reader")
+    add_indicators(client, world, "ministry.publisher", made["uuid"], "three.example")
+    assert "three.example" in seen()
+    assert client.delete(f"{API}/indicators/{uuids['one.example']}", headers=publisher).status_code == 204
+    assert "one.example" not in seen()
+    response = client.patch(f"{API}/reports/{made['uuid']}", json={"title": "renamed"}, headers=publisher)
+    assert response.status_code == 200, response.text
+    assert '"renamed"' in seen() and '"kept"' not in seen()
+
+
+def test_deleting_an_object_keeps_the_correlation_counts_exact(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    def counted() -> dict[tuple[str, str], int]:
+        with Session(engine) as session:
+            stored = {(c.canonical, c.type): c.reports for c in session.scalars(select(t.CorrelationValue))}
+            truth = session.execute(
+                select(
+                    t.Indicator.canonical, t.Indicator.type, func.count(t.Indicator.report_id.distinct())
+                ).group_by(t.Indicator.canonical, t.Indicator.type)
+            ).all()
+        assert stored == {(canonical, type_): n for canonical, type_, n in truth}
+        return stored
+
+    posted = indicator(71, "203.0.113.71")
+    assert _post(client, world, "bank.publisher", COMMUNITY, posted).status_code == 202
+    made = new_report(client, world, "ministry.publisher", publish=True)
+    add_indicators(client, world, "ministry.publisher", made["uuid"], "203.0.113.71")
+    assert counted()[("203.0.113.71", "ipv4")] == 2
+    key = world.keys["bank.publisher"]
+    assert (
+        client.delete(f"{objects_url(COMMUNITY)}{posted['id']}/", headers=taxii_headers(key)).status_code
+        == 200
+    )
+    assert counted()[("203.0.113.71", "ipv4")] == 1

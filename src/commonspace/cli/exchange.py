@@ -185,11 +185,23 @@ def export_files(
             "-o", "--output", help="Write here (Suricata hash lists go beside it); default: standard output."
         ),
     ] = None,
+    exclude_warninglisted: Annotated[
+        bool | None,
+        typer.Option(
+            "--exclude-warninglisted/--include-warninglisted",
+            help="Leave out, or keep, the indicators on warninglists. Default: left out of suricata, zeek, "
+            "rpz and text, kept in stix, misp and csv.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Export the reports a member may see as STIX, MISP, CSV, Suricata or Zeek rules, RPZ or a blocklist."""
+    exclude = exchange_service.excludes_warninglisted(format, exclude_warninglisted)
     with state(ctx).transaction() as session:
         subject = accounts.subject_by_email(session, as_)
-        exchange = exchange_service.export_exchange(session, subject, report_uuids=report or None)
+        exchange = exchange_service.export_exchange(
+            session, subject, report_uuids=report or None, exclude_warninglisted=exclude
+        )
     data, beside = files.write(exchange, format)
     if output is None:
         if beside:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from commonspace.cli import accounts, exchange, reports
-from commonspace.cli.context import Context, console, state
+from commonspace.cli import correlate as correlate_command
+from commonspace.cli import match as match_command
+from commonspace.cli import warninglists as warninglist_commands
+from commonspace.cli.context import Context, console, fail, state
+from commonspace.engine.warninglists import WarningListError
 from commonspace.store.migrate import upgrade
+from commonspace.warninglists import service as warninglists
 
 app = typer.Typer(
     help="Commonspace: share cyber-threat intelligence across organisations and borders, under control.",
@@ -25,6 +31,9 @@ app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.audit_app, name="audit")
 app.command("import")(exchange.import_files)
 app.command("export")(exchange.export_files)
+app.command("correlate")(correlate_command.correlate)
+app.command("match")(match_command.match)
+app.add_typer(warninglist_commands.warninglists_app, name="warninglists")
 
 DatabaseOption = Annotated[
     str | None,
@@ -36,10 +45,25 @@ DatabaseOption = Annotated[
 ]
 
 
+WarninglistsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--warninglists",
+        metavar="DIR",
+        envvar="COMMONSPACE_WARNINGLISTS",
+        help="A folder of warninglists in MISP's format (<id>.json files, <id>/list.json folders, or a clone "
+        "of MISP's misp-warninglists), used beside the built-in lists; read when first needed.",
+    ),
+]
+
+
 @app.callback()
-def root(ctx: typer.Context, database: DatabaseOption = None) -> None:
+def root(
+    ctx: typer.Context, database: DatabaseOption = None, warninglists_dir: WarninglistsOption = None
+) -> None:
     ctx.obj = Context(database)
     ctx.call_on_close(ctx.obj.close)
+    warninglists.configure(warninglists_dir)
 
 
 @app.command()
@@ -64,6 +88,7 @@ def serve(
 
     context = state(ctx)
     upgrade(context.engine)
+    warninglist_commands.loaded()  # a list that cannot be used stops the server before it starts
     console.print(
         f"Commonspace on http://{host}:{port}/  (sign in there; API: /api/v1, OpenAPI: /api/v1/openapi.json)"
     )
@@ -77,6 +102,7 @@ def demo(ctx: typer.Context) -> None:
 
     context = state(ctx)
     upgrade(context.engine)
+    warninglist_commands.loaded()
     with context.transaction() as session:
         summary = load.load_demo(session, progress=console)
     load.print_credentials(console, summary)
@@ -93,6 +119,7 @@ def worker(
 
     context = state(ctx)
     context.require_schema()
+    warninglist_commands.loaded()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threads = start_background_workers(context.sessions, job_handlers(), count, stop)
@@ -107,4 +134,7 @@ def worker(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except WarningListError as exc:  # the lists were first needed in the middle of a command (an import)
+        fail(f"the warninglists cannot be used: {exc}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 import string
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -417,7 +418,29 @@ _FILE_EXTENSION = re.compile(
 )
 
 
-_IPV4_CHARS = frozenset("0123456789.")
+_IPV4_TEXT = "0123456789."  # "not s.strip(_IPV4_TEXT)": s is digits and dots only (quicker than a set test)
+_DIGITS = frozenset("0123456789")
+# A name that may be canonical as written: lower-case ASCII labels (their other rules are checked apart,
+# which is quicker than one exact expression). Lists of hundreds of thousands of such names are common,
+# and detect() answers them without canonicalising.
+_PLAIN_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)+")
+
+
+def _plain_domain(value: str) -> bool:
+    """Whether ``value`` is a canonical domain as written, with an alphabetic top-level label that is no
+    file extension: what the general path of detect() answers as a domain, unchanged."""
+    if len(value) > 253 or not _PLAIN_NAME.fullmatch(value):
+        return False
+    tld = value[value.rindex(".") + 1 :]
+    return (
+        tld.isalpha()
+        and value[0] != "-"
+        and "-." not in value
+        and ".-" not in value
+        and (len(value) <= 63 or all(len(label) <= 63 for label in value.split(".")))
+        and not value.startswith("as")
+        and not _FILE_EXTENSION.fullmatch(tld)
+    )
 
 
 def detect_type(value: str) -> IndicatorType | None:
@@ -438,6 +461,16 @@ def detect(value: str) -> tuple[IndicatorType, str] | None:
         except InvalidIndicator:
             return None
 
+    if value and value[-1] in _DIGITS and not value.strip(_IPV4_TEXT):
+        try:
+            packed = socket.inet_pton(socket.AF_INET, value)
+        except OSError:
+            pass
+        else:
+            if socket.inet_ntop(socket.AF_INET, packed) == value:
+                return T.IPV4, value  # four decimal octets without leading zeros, as below
+    if _plain_domain(value):
+        return T.DOMAIN, value  # what the general path below gives such a name, sooner
     text = refang(value)
     if not text:
         return None
@@ -449,7 +482,7 @@ def detect(value: str) -> tuple[IndicatorType, str] | None:
         return attempt(T.IPV6_CIDR if ":" in text else T.IPV4_CIDR)
     if ":" in text or text.startswith("["):
         return attempt(T.IPV6)
-    if _IPV4_CHARS.issuperset(text) and (ipv4 := attempt(T.IPV4)):
+    if not text.strip(_IPV4_TEXT) and (ipv4 := attempt(T.IPV4)):
         return ipv4
     if len(text) in _HASH_TYPES and _HEX.fullmatch(text):
         return _HASH_TYPES[len(text)], text.lower()

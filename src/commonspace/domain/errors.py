@@ -44,3 +44,10 @@ class Invalid(CommonspaceError):
 class Conflict(CommonspaceError):
     code = "conflict"
     status = 409
+
+
+class TooLarge(CommonspaceError):
+    """A request body (an upload) larger than this instance accepts."""
+
+    code = "too_large"
+    status = 413

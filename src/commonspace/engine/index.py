@@ -268,8 +268,9 @@ class IndicatorIndex:
         """How many indicators of types that are not matched (file names, AS numbers) were left out."""
         self.size = 0
         """How many ``(type, value, ref)`` entries are indexed."""
+        types: dict[object, IndicatorType] = {**{t.value: t for t in T}, **{t: t for t in T}}
         for type_, value, ref in indicators:
-            t = IndicatorType(type_)
+            t = types.get(type_) or IndicatorType(type_)
             ref = int(ref)
             if t is T.IPV4:
                 v4_addresses.append((_parse_ipv4(value), ref))
@@ -322,6 +323,11 @@ class IndicatorIndex:
 
     def __len__(self) -> int:
         return self.size
+
+    @property
+    def hash_count(self) -> int:
+        """How many distinct hashes are indexed (a scanner may skip values of no hash's length)."""
+        return len(self._hashes.keys)
 
     def lookup(self, value: str) -> list[Match]:
         """The indicators that one observed value hits (see the module documentation)."""

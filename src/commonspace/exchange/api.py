@@ -119,9 +119,17 @@ def export(
         str | None,
         Query(alias="list", description="For suricata: one of the hash lists the rules name (md5.lst…)."),
     ] = None,
+    exclude_warninglisted: Annotated[
+        bool | None,
+        Query(
+            description="Leave out the indicators on warninglists. Default: true for the detection formats "
+            "(suricata, zeek, rpz, text), false for the others."
+        ),
+    ] = None,
 ) -> Response:
     """The reports you may see, with the indicators you may see, in one file."""
-    exchange = service.export_exchange(session, subject, report_uuids=report)
+    exclude = service.excludes_warninglisted(format, exclude_warninglisted)
+    exchange = service.export_exchange(session, subject, report_uuids=report, exclude_warninglisted=exclude)
     data, beside = files.write(exchange, format)
     if list_ is not None:
         if list_ not in beside and not (format is OutFormat.SURICATA and list_.endswith(".lst")):

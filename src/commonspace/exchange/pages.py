@@ -15,8 +15,12 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/reports/{uuid}/export/{fmt}")
-def download(uuid: str, fmt: OutFormat, session: DB, subject: PageSubject) -> Response:
-    exchange = service.export_exchange(session, subject, report_uuids=[uuid])
+def download(
+    uuid: str, fmt: OutFormat, session: DB, subject: PageSubject, exclude_warninglisted: bool | None = None
+) -> Response:
+    """Detection formats leave out the indicators on warninglists unless ``exclude_warninglisted=false``."""
+    exclude = service.excludes_warninglisted(fmt, exclude_warninglisted)
+    exchange = service.export_exchange(session, subject, report_uuids=[uuid], exclude_warninglisted=exclude)
     data, _beside = files.write(exchange, fmt)
     name = f"report-{uuid}{files.SUFFIXES[fmt]}"
     return Response(

@@ -31,6 +31,7 @@ precise as iocsearcher on the same texts, so it is used, with that trim.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Callable, Iterable
@@ -40,10 +41,18 @@ from typing import Any
 from commonspace.domain import canonical
 from commonspace.domain.vocab import IndicatorType
 
-with warnings.catch_warnings():
-    # pyparsing (under ioc-finder) emits diagnostic warnings about ioc-finder's grammar at import time.
-    warnings.simplefilter("ignore")
-    from ioc_finder import find_iocs as _find_iocs
+
+@functools.cache
+def _finder() -> Callable[..., dict[str, Any]]:
+    """ioc-finder's ``find_iocs``, imported on first use: building its grammar takes half a second, which
+    every command would otherwise pay."""
+    with warnings.catch_warnings():
+        # pyparsing (under ioc-finder) emits diagnostic warnings about ioc-finder's grammar at import time.
+        warnings.simplefilter("ignore")
+        from ioc_finder import find_iocs
+
+    return find_iocs  # type: ignore[no-any-return]
+
 
 T = IndicatorType
 
@@ -117,7 +126,7 @@ def extract(text: str) -> list[Found]:
 def _candidates(text: str) -> Iterable[tuple[str, frozenset[IndicatorType], str]]:
     """What ioc-finder proposes, kind by kind in claiming order, longest first within a kind (so that
     ``c2.evil.example`` claims its text before ``evil.example`` could)."""
-    proposed: dict[str, list[str]] = _find_iocs(
+    proposed: dict[str, list[str]] = _finder()(
         text,
         included_ioc_types=[kind for kind, _ in _KINDS],
         parse_from_url_path=False,

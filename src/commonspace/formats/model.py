@@ -43,10 +43,11 @@ class Problem:
         return f"{place}{self.where}{ident}: {self.reason}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RawObject:
     """An object kept as serialised JSON (with the few fields storage needs), so that a large import never
-    holds every object as Python dicts at once."""
+    holds every object as Python dicts at once. Not frozen, though never changed: a large bundle makes one
+    per object, and a frozen dataclass takes several times as long to make."""
 
     id: str
     type: str
@@ -75,6 +76,7 @@ class IndicatorItem:
     uuid: str | None = None  # ours, on export (value is then the canonical value and type is set)
     created: datetime | None = None
     modified: datetime | None = None
+    canonical: str | None = None  # the canonical value, when the reader has computed it (lists do)
 
 
 @dataclass

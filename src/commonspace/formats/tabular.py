@@ -100,7 +100,9 @@ def parse_plain(data: bytes, *, source: str = "", skip_invalid: bool = False) ->
             reason = f"{_shown(value)} is not a value of a known type (a file name needs a CSV type column)"
             problems.append(Problem(source, f"line {number}", reason))
             continue
-        report.indicators.append(IndicatorItem(value=canonical.refang(value), type=found[0]))
+        report.indicators.append(
+            IndicatorItem(value=canonical.refang(value), type=found[0], canonical=found[1])
+        )
     if report.indicators:
         exchange.reports.append(report)
     return _finish(exchange, problems, skip_invalid)

@@ -2,7 +2,8 @@
 
 An indicator inherits its report's distribution unless it narrows it (e.g. one indicator of a community
 report kept to the organisation). Values are stored as given and canonical; the canonical form is what
-searches, correlation and matching compare.
+searches, correlation and matching compare. Every value is checked against the instance's warninglists
+when it is stored and whenever the indicator changes; the ids of the lists it is on are kept with it.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from commonspace import policy
 from commonspace.audit import service as audit
+from commonspace.correlation import counts as correlation
+from commonspace.correlation.keys import address_key
 from commonspace.domain import canonical
 from commonspace.domain.errors import Invalid, NotFound
 from commonspace.domain.vocab import Distribution, IndicatorType
@@ -28,6 +31,7 @@ from commonspace.reports.pagination import Page, decode_cursor, encode_cursor
 from commonspace.reports.service import editable_report, get_report, resolve_group, touch
 from commonspace.store import tables as t
 from commonspace.store.tables import utcnow
+from commonspace.warninglists import service as warninglists
 
 _IN_CHUNK = 10_000  # values per IN (...): well under SQLite's limit on bound parameters
 
@@ -67,7 +71,7 @@ def _canonical_parts(
     return (
         type_,
         value,
-        canonical.host_key(host) if host else None,
+        canonical.host_key(host) if host else address_key(type_, value),
         canonical.network_prefix_length(value) if type_ in _NETWORK_TYPES else None,
     )
 
@@ -135,7 +139,7 @@ def narrowing(
 _COLUMNS = (
     *("uuid", "report_id", "type", "value", "canonical", "host_key", "prefix_len", "comment", "to_detect"),
     *("first_seen", "last_seen", "confidence", "distribution", "sharing_group_id", "created", "modified"),
-    *("source_id", "relation"),
+    *("source_id", "relation", "warninglists"),
 )
 _INDICATOR = t.Indicator.__tablename__
 _SQLITE_INSERT = (
@@ -147,6 +151,7 @@ _POSTGRES_COPY = f"COPY {_INDICATOR} ({', '.join(_COLUMNS)}) FROM STDIN"
 Row = tuple[Any, ...]
 Key = tuple[str, str]  # (type, canonical): unique within a report
 Narrowed = tuple[str | None, int | None]
+Flags = warninglists.Flags
 
 
 @dataclass(frozen=True)
@@ -177,17 +182,21 @@ def add_indicators(
     dialect = session.get_bind().dialect
     existing = _existing_keys(session, report.id) if dialect.name != "sqlite" else set()
     narrowed = _narrowings(session, subject, report, items, field)
+    lists = warninglists.active()
+    mark = correlation.mark(session)  # the indicators added here get higher ids
     tagged: dict[Key, list[str]] = {}
     if dialect.name in ("sqlite", "postgresql"):
-        # Datetimes as SQLAlchemy would bind them (UTC; on SQLite, its text format).
+        # Datetimes as SQLAlchemy would bind them (UTC; on SQLite, its text format); flags as JSON text.
         created = t.Indicator.__table__.c.created.type
         stamp = created.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
-        rows = _rows(report.id, items, field, narrowed, existing, tagged, stamp)
+        encode: Callable[[Flags], Any] = warninglists.json_text
+        rows = _rows(report.id, items, field, narrowed, existing, tagged, lists, stamp, encode)
         added = _executemany(session, rows) if dialect.name == "sqlite" else _copy(session, rows)
     else:
         values = [
-            dict(zip(_COLUMNS, row, strict=True))
-            for row in _rows(report.id, items, field, narrowed, existing, tagged, lambda v: v)
+            # a value on no list leaves the column out, so that it is NULL rather than JSON 'null'
+            {k: v for k, v in zip(_COLUMNS, row, strict=True) if k != "warninglists" or v is not None}
+            for row in _rows(report.id, items, field, narrowed, existing, tagged, lists, _same, _same)
         ]
         if values:
             session.execute(insert(t.Indicator), values)
@@ -195,10 +204,15 @@ def add_indicators(
     if tagged:
         _tag_new(session, report.id, tagged)
     if added:
+        correlation.count_added(session, report.id, mark)  # one statement for the batch
         touch(report)
     if audit_it:
         audit.record(session, subject, "indicator.add", "report", report.uuid, report.org_id, added=added)
     return BulkResult(added=added, duplicates=len(items) - added)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _rows(
@@ -208,10 +222,13 @@ def _rows(
     narrowed: dict[tuple[Distribution | None, str | None], Narrowed | Invalid],
     existing: set[Key],
     tagged: dict[Key, list[str]],
+    lists: warninglists.InstanceLists,
     stamp: Callable[[Any], Any],
+    encode: Callable[[Flags], Any],
 ) -> Iterator[Row]:
     """The rows to insert, in the order of the items, validating each item on the way; the first item
-    of each (type, canonical) wins and only its tags count (``tagged``, filled as the rows are drawn)."""
+    of each (type, canonical) wins and only its tags count (``tagged``, filled as the rows are drawn).
+    Each new (type, canonical) is checked against the warninglists once."""
     now = stamp(utcnow())
     uuids = iter(_uuid7s(len(items)))
     seen: set[Key] = set()
@@ -250,6 +267,7 @@ def _rows(
             now,
             item.source_id,
             item.relation,
+            encode(lists.flags(type_, value)),
         )
 
 
@@ -412,15 +430,25 @@ def update_indicator(
         )
     if data.tags is not None:
         tags.set_indicator_tags(session, indicator.id, data.tags)
+    _reflag(session, indicator)
     indicator.modified = utcnow()
     touch(report)
     audit.record(session, subject, "indicator.update", "indicator", indicator.uuid, report.org_id)
     return indicator
 
 
+def _reflag(session: Session, indicator: t.Indicator) -> None:
+    """Check the value against the lists in use again: they may have changed since it was stored."""
+    flags = warninglists.active().flags(IndicatorType(indicator.type), indicator.canonical)
+    if flags != (indicator.warninglists or None):
+        warninglists.store_flags(session, {indicator.id: flags})
+        session.expire(indicator, ["warninglists"])
+
+
 def delete_indicator(session: Session, subject: Subject | None, uuid: str) -> None:
     indicator, report = _editable(session, subject, uuid)
     audit.record(session, subject, "indicator.delete", "indicator", indicator.uuid, report.org_id)
+    correlation.forget_indicator(session, indicator.type, indicator.canonical)
     session.delete(indicator)
     touch(report)
 
@@ -435,6 +463,7 @@ def indicator_outs(session: Session, rows: Sequence[t.Indicator]) -> list[schema
         )
     }
     groups = _group_refs(session, {r.sharing_group_id for r in rows if r.sharing_group_id})
+    lists = warninglists.active() if any(r.warninglists for r in rows) else None
     return [
         schemas.IndicatorOut(
             uuid=r.uuid,
@@ -455,9 +484,31 @@ def indicator_outs(session: Session, rows: Sequence[t.Indicator]) -> list[schema
             modified=r.modified,
             source_id=r.source_id,
             relation=r.relation,
+            warninglists=_list_refs(lists, r.warninglists),
         )
         for r in rows
     ]
+
+
+def _list_refs(
+    lists: warninglists.InstanceLists | None, ids: list[str] | None
+) -> list[schemas.WarninglistRef]:
+    if lists is None or not ids:
+        return []
+    return [schemas.WarninglistRef(id=list_id, name=lists.name(list_id)) for list_id in ids]
+
+
+def warninglisted_count(session: Session, subject: Subject | None, report: t.Report) -> int:
+    """How many of the report's indicators that ``subject`` may see are on a warninglist."""
+    query = (
+        select(func.count())
+        .select_from(t.Indicator)
+        .join(t.Report, t.Report.id == t.Indicator.report_id)
+        .where(t.Indicator.report_id == report.id, t.Indicator.warninglists.is_not(None))
+    )
+    if subject is not None:
+        query = query.where(policy.indicator_filter(subject))
+    return session.scalar(query) or 0
 
 
 def _group_refs(session: Session, ids: set[int]) -> dict[int, schemas.GroupRef]:

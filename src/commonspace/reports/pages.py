@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from commonspace import policy
 from commonspace.accounts import service as accounts
+from commonspace.correlation import service as correlation
 from commonspace.domain import canonical
 from commonspace.domain.codes import country_problem
 from commonspace.domain.taxonomy import CATEGORIES, RSIT
@@ -246,6 +247,8 @@ def report_page(request: Request, session: DB, subject: PageSubject) -> Response
             "limit": limit,
             "next_cursor": found.next_cursor,
             "by_org": sightings.report_tallies(session, subject, report),
+            "warninglisted": indicators.warninglisted_count(session, subject, report),
+            "correlated": correlation.overview(session, subject, report),
             "thread": forum_pages.report_thread(
                 session, subject, report, cursor=request.query_params.get("posts_after") or None
             ),

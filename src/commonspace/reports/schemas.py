@@ -218,6 +218,11 @@ class ReportOut(BaseModel):
     comments: int = Field(description="The number of posts in the report's discussion thread.")
 
 
+class WarninglistRef(BaseModel):
+    id: str = Field(description="The list's id: its file name without .json, as in MISP's repository.")
+    name: str
+
+
 class IndicatorOut(BaseModel):
     uuid: str
     report: str
@@ -237,6 +242,11 @@ class IndicatorOut(BaseModel):
     modified: datetime
     source_id: str | None = None
     relation: str | None = None
+    warninglists: list[WarninglistRef] = Field(
+        [],
+        description="The warninglists (lists of known-benign values) the value was on when it was stored, "
+        "last changed or last checked; empty when on none.",
+    )
 
 
 class SightingIn(Strict):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from commonspace import policy
 from commonspace.audit import service as audit
+from commonspace.correlation import counts as correlation
 from commonspace.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from commonspace.domain.vocab import TLP, Distribution, ReportStatus
 from commonspace.forum.service import comment_counts
@@ -302,6 +303,7 @@ def publish_report(session: Session, subject: Subject | None, uuid: str) -> t.Re
 def delete_report(session: Session, subject: Subject | None, uuid: str) -> None:
     report = editable_report(session, subject, uuid)
     audit.record(session, subject, "report.delete", "report", report.uuid, report.org_id, title=report.title)
+    correlation.forget_report(session, report.id)  # its indicators go with it
     session.delete(report)
 
 

@@ -2,16 +2,21 @@
 
 SQLite is tuned for one writer and many readers: WAL journal, foreign keys enforced, synchronous=FULL so
 that a committed report survives a power cut, and a busy timeout so that a second writer waits rather
-than failing at once.
+than failing at once. A large write can leave the copy of its pages from the WAL into the database file
+(the checkpoint) to a background thread (:func:`defer_checkpoint`), as PostgreSQL always does.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -22,6 +27,10 @@ URL_VARIABLE = "COMMONSPACE_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 131_072
 SQLITE_MMAP_BYTES = 1 << 30
+SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+SQLITE_PAGE_BYTES = 16_384  # of new databases
+
+log = logging.getLogger(__name__)
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -52,6 +61,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         )
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _checkin)
         # Let SQLAlchemy, not the sqlite3 module, open transactions, so that BEGIN IMMEDIATE is possible.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -59,9 +69,17 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # The file (none in memory), for a checkpoint on a connection of its own (defer_checkpoint).
+    record.info[_FILE] = next(
+        (row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"), ""
+    )
+    # Pages of 16 KiB rather than 4: a quarter of the pages to write, log and checkpoint for the same data
+    # (a large import commits about a quarter faster), fewer levels in the indexes. Only a new, empty
+    # database takes it, and only before WAL is set; an existing one keeps its own.
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_BYTES}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")
@@ -72,6 +90,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
     cursor.close()
 
 
@@ -80,6 +99,67 @@ def _sqlite_begin(connection: Any) -> None:
     # between (WAL snapshots cannot be upgraded); writers therefore take the write lock up front.
     mode = connection.get_execution_options().get("sqlite_begin", "")
     connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+# --- checkpoints after large writes ---------------------------------------------------------------
+# In WAL mode a commit appends the pages it changed to the WAL and syncs it: the transaction is durable
+# then. Copying the pages into the database file (a checkpoint) is what SQLite does next, in the same call,
+# once the WAL holds SQLITE_AUTOCHECKPOINT_PAGES pages: for a 44 MiB import, about 0.035 s of a 0.095 s
+# commit. defer_checkpoint moves that copy out of the committing call into a thread of its own, started
+# when the connection goes back to the pool (after the commit, or the rollback), which restores the
+# connection's automatic checkpoints first. A PASSIVE checkpoint waits for no reader and no writer; one
+# that cannot finish (a reader still on the old pages) is finished by a later commit, as before.
+_DEFER = "commonspace.defer_checkpoint"
+_FILE = "commonspace.sqlite_file"
+
+
+def defer_checkpoint(session: Session) -> None:
+    """Leave this transaction's checkpoint to a background thread (SQLite files of ``make_engine``;
+    elsewhere nothing). For large writes: the commit is as durable, and returns without the copy."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    pooled = connection.connection
+    if not pooled.info.get(_FILE):
+        return
+    driver = pooled.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA wal_autocheckpoint=0")
+    pooled.info[_DEFER] = True
+
+
+def _checkin(dbapi_connection: Any, record: Any) -> None:
+    """A connection back in the pool after a deferred checkpoint's transaction: its automatic checkpoints
+    restored, and the checkpoint started in a thread."""
+    if not record.info.pop(_DEFER, False) or dbapi_connection is None:
+        return
+    dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
+    threading.Thread(target=_checkpoint, args=(record.info[_FILE],), name=_CHECKPOINT_THREAD).start()
+
+
+_CHECKPOINT_THREAD = "sqlite-checkpoint"
+
+
+def wait_for_checkpoints(timeout: float | None = None) -> None:
+    """Wait for the background checkpoints under way (benchmarks measure the next thing without them)."""
+    for thread in threading.enumerate():
+        if thread.name == _CHECKPOINT_THREAD:
+            thread.join(timeout)
+
+
+def _checkpoint(path: str) -> None:
+    """A PASSIVE checkpoint of the file at ``path``, on a connection of its own (``mode=rw``: a file
+    removed meanwhile is not made anew). Failures are only logged: a later commit checkpoints."""
+    try:
+        connection = sqlite3.connect(
+            f"file:{quote(path)}?mode=rw", uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+        )
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
+    except Exception:  # noqa: BLE001 - a background thread must not raise; the WAL keeps everything
+        log.debug("background checkpoint of %s failed", path, exc_info=True)
 
 
 def session_factory(engine: Engine, *, writer: bool = False) -> sessionmaker[Session]:

@@ -202,8 +202,12 @@ class Indicator(Base):
     type: Mapped[str] = mapped_column(String(20))
     value: Mapped[str] = mapped_column(Text)
     canonical: Mapped[str] = mapped_column(String(2048))
-    # Reversed labels of a domain ("com.example.www."), so that a domain query finds its subdomains
-    # with one index range scan.
+    # Where the value sits among hosts, so that "X and everything under it" is one index range scan:
+    # the reversed labels of a domain, or of a URL's or an e-mail address's domain ("com.example.www."),
+    # so that a domain finds its subdomains; the (first) address of an IP or a network as fixed-width
+    # hex after its family ("4:c0000207", "6:20010db8..."), so that a network finds the addresses and
+    # networks inside it. The two kinds never meet in a range: a label has no ":" and a top-level
+    # domain is never all digits.
     # In byte order on PostgreSQL too: a language collation may ignore the dots the range relies on.
     host_key: Mapped[str | None] = mapped_column(
         String(260).with_variant(String(260, collation="C"), "postgresql")
@@ -225,7 +229,7 @@ class Indicator(Base):
     source_id: Mapped[str | None] = mapped_column(String(200))
     relation: Mapped[str | None] = mapped_column(String(100))
     # The ids of the warninglists the value was on when it was stored or last checked (None: on none).
-    warninglists: Mapped[list[str] | None] = mapped_column(JSON)
+    warninglists: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (
         UniqueConstraint("report_id", "type", "canonical"),
@@ -415,3 +419,19 @@ class StoredObject(Base):
         Index("ix_stored_object_object_id", "object_id"),
         Index("ix_stored_object_added", "added"),
     )
+
+
+class CorrelationValue(Base):
+    """How many reports hold a value: one row per distinct (canonical value, type), never one per pair of
+    reports. Kept in step with the indicators in the transaction that adds or deletes them, and rebuilt
+    from them by ``commonspace correlate --rebuild``. It knows of every report, so it is the operator's
+    view; what a member is shown is counted among the reports they may see, never read from here."""
+
+    __tablename__ = "correlation_value"
+
+    canonical: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reports: Mapped[int] = mapped_column(Integer)
+
+    # On SQLite the rows live in the primary key's b-tree itself: one b-tree, not a table and an index.
+    __table_args__ = ({"sqlite_with_rowid": False},)

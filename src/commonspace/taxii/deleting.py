@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from commonspace import policy
 from commonspace.audit import service as audit
+from commonspace.correlation import counts as correlation_counts
 from commonspace.domain.errors import Forbidden, NotFound
 from commonspace.policy import Subject
 from commonspace.reports import service as reports
@@ -66,6 +67,13 @@ def delete_object(
         )
         drawn = 0
         if not left:
+            drawn_values = session.execute(
+                select(t.Indicator.type, t.Indicator.canonical).where(
+                    t.Indicator.report_id == report.id, t.Indicator.source_id == object_id
+                )
+            ).all()
+            for type_, canonical in drawn_values:  # the per-value report counts of correlation
+                correlation_counts.forget_indicator(session, type_, canonical)
             result = session.execute(
                 delete(t.Indicator)
                 .where(t.Indicator.report_id == report.id, t.Indicator.source_id == object_id)

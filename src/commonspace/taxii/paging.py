@@ -9,6 +9,7 @@ holds the position of the last one given. Filters apply in this order: id, type 
 from __future__ import annotations
 
 import base64
+import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,12 +131,18 @@ def _decode_cursor(cursor: str | None) -> Key | None:
 
 
 def paginate(entries: list[Entry], filters: Filters, key: Callable[[Entry], Key]) -> Page:
-    entries = sorted(entries, key=key)
+    ordered = sorted(entries, key=key)
+    return page_of(ordered, [key(e) for e in ordered], filters, key)
+
+
+def page_of(
+    ordered: Sequence[Entry], keys: Sequence[Key], filters: Filters, key: Callable[[Entry], Key]
+) -> Page:
+    """The page after the cursor of entries already in order (``keys``: theirs, in the same order)."""
     after = _decode_cursor(filters.next)
-    if after is not None:
-        entries = [e for e in entries if key(e) > after]
-    items = entries[: filters.limit]
-    more = len(entries) > filters.limit
+    start = 0 if after is None else bisect.bisect_right(keys, after)
+    items = list(ordered[start : start + filters.limit])
+    more = len(ordered) > start + filters.limit
     return Page(items, more, _encode_cursor(key(items[-1])) if more and items else None)
 
 
@@ -149,6 +156,10 @@ def select_versions(entries: list[Entry], wanted: Sequence[str]) -> list[Entry]:
         by_id.setdefault(entry.id, []).append(entry)
     out: list[Entry] = []
     for versions in by_id.values():
+        if len(versions) == 1:  # most objects: first, last and any version it has are this one
+            if "first" in wanted or "last" in wanted or versions[0].key in stamps:
+                out.append(versions[0])
+            continue
         versions.sort(key=lambda e: e.key)
         keep = {v.key for v in versions if v.key in stamps}
         if "first" in wanted:

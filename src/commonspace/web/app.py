@@ -16,12 +16,16 @@ from commonspace.accounts import api as accounts_api
 from commonspace.accounts import pages as accounts_pages
 from commonspace.audit import api as audit_api
 from commonspace.audit import pages as audit_pages
+from commonspace.correlation import api as correlation_api
+from commonspace.correlation.service import over_correlation_limit
 from commonspace.exchange import api as exchange_api
 from commonspace.exchange import pages as exchange_pages
 from commonspace.forum import api as forum_api
 from commonspace.forum import pages as forum_pages
 from commonspace.jobs import api as jobs_api
 from commonspace.jobs.runner import Handler, start_background_workers
+from commonspace.matching import api as matching_api
+from commonspace.matching import background as matching_jobs
 from commonspace.reports import api as reports_api
 from commonspace.reports import background
 from commonspace.reports import editor as reports_editor
@@ -39,7 +43,7 @@ API_PREFIX = "/api/v1"
 
 def job_handlers() -> Mapping[str, Handler]:
     """Every kind of background job this instance runs, by name."""
-    return {background.KIND: background.run_import}
+    return {background.KIND: background.run_import, matching_jobs.KIND: matching_jobs.run_match}
 
 
 def create_app(engine: Engine | None = None, *, workers: int = 0) -> FastAPI:
@@ -72,7 +76,19 @@ def create_app(engine: Engine | None = None, *, workers: int = 0) -> FastAPI:
     app.state.sessions = session_factory(engine)
     app.state.write_sessions = session_factory(engine, writer=True)
     errors.install(app)
-    for module in (accounts_api, sharing_api, reports_api, forum_api, exchange_api, audit_api, jobs_api):
+    over_correlation_limit()  # a wrong COMMONSPACE_CORRELATION_LIMIT stops the app before it serves
+    matching_jobs.upload_limit()  # and so does a wrong COMMONSPACE_MATCH_UPLOAD_LIMIT
+    for module in (
+        accounts_api,
+        sharing_api,
+        reports_api,
+        correlation_api,
+        forum_api,
+        exchange_api,
+        matching_api,
+        audit_api,
+        jobs_api,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(taxii_api.router)  # TAXII 2.1 under /taxii2/, outside the REST API's OpenAPI
 

@@ -109,6 +109,11 @@ class Block:
         return self._text if self._text is not None else self.data.decode("utf-8", "replace")
 
     @property
+    def parser(self) -> LineParser:
+        """The parser of the block's format (for Zeek, under the block's schema)."""
+        return self._parser
+
+    @property
     def line_count(self) -> int:
         return self.data.count(b"\n")
 
@@ -126,11 +131,26 @@ class Block:
         return f"Block(first_line={self.first_line}, {len(self.data)} bytes)"
 
 
+def _ignore(line: int) -> None:
+    """The ``skip`` of a parser unpickled in another process, until that process sets its own."""
+
+
 class LineParser(ABC):
     """How one format turns a block into records; ``skip`` is told of each malformed line."""
 
     def __init__(self, skip: Callable[[int], None]) -> None:
         self.skip = skip
+
+    def __getstate__(self) -> dict[str, object]:
+        """A parser travels to another process without its ``skip``: set one there (skipped lines are
+        told back to the reader by whoever sent it)."""
+        state = dict(self.__dict__)
+        del state["skip"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.skip = _ignore
 
     @abstractmethod
     def parse_block(self, block: Block) -> Iterator[Record]:
@@ -196,6 +216,10 @@ class LogReader(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path.name!r}, format={self.format.value!r})"
+
+    def skip_line(self, line: int) -> None:
+        """Counts a malformed line (a parser working on this reader's blocks elsewhere tells it so)."""
+        self._skip(line)
 
     def _skip(self, line: int) -> None:
         self.skipped += 1

@@ -15,7 +15,8 @@ import csv
 import io
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
@@ -73,6 +74,77 @@ def _names(header: list[str], width: int) -> list[str]:
     return names + [f"column{i}" for i in range(len(names) + 1, width + 1)]
 
 
+def lines_of(data: bytes) -> Iterator[str]:
+    """The lines of a chunk of whole lines as the csv module is given them: decoded (undecodable bytes
+    replaced), split at ``\\n`` only, each with its line ending."""
+    return iter(io.StringIO(data.decode("utf-8", "replace"), newline="\n"))
+
+
+class CsvRows:
+    """Rows of CSV under one delimiter, turned into records.
+
+    ``names`` is None until the first row read has told whether it is a header (then they are its cells)
+    or data (then there are none, and cells are called ``column1``...). A reader of the rows after a
+    file's first one starts with the names that row gave, and reads every row as data.
+    """
+
+    def __init__(self, delimiter: str, skip: Callable[[int], None], names: list[str] | None = None) -> None:
+        self.delimiter = delimiter
+        self.skip = skip
+        self.names = names
+
+    def rows(self, lines: Iterable[str], number: int) -> Iterator[tuple[int, Record | None]]:
+        """Each row of ``lines``, the first of which is physical line ``number``, as ``(its first line, its
+        record)``: ``None`` for the header and for blank, empty and refused rows."""
+        rows = csv.reader(lines, delimiter=self.delimiter, skipinitialspace=True)
+        consumed = 0  # lines the csv reader took, from ``number`` on
+        names = self.names
+        width = 0 if names is None else len(names)
+        while True:
+            start = number + consumed
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except csv.Error:
+                consumed = rows.line_num
+                self.skip(start)
+                yield start, None
+                continue
+            consumed = rows.line_num
+            if not row:
+                yield start, None
+                continue
+            if names is None:
+                if _is_header(row):
+                    names, width = _names(row, len(row)), len(row)
+                    self.names = names
+                    yield start, None
+                    continue
+                names, width = [], 0
+                self.names = names
+            if len(row) > width:
+                names, width = _names(names, len(row)), len(row)
+                self.names = names
+            cells = [cell.strip() for cell in row]
+            pairs = tuple([pair for pair in zip(names, cells, strict=False) if pair[1]])
+            yield start, Record(start, pairs) if pairs else None
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a CSV file starts, as reading it finds: what a reader of the rows after its first one needs."""
+
+    delimiter: str
+    first: int
+    """The physical line where the rows start (after the leading comments and blank lines)."""
+    names: tuple[str, ...] | None
+    """The names after the row that decided them (the header's cells, or ``column1``... for data); ``None``
+    when the file has no row."""
+    rest: int | None
+    """The physical line of the row after that one (``None`` when there is none)."""
+
+
 class _CsvParser(LineParser):
     """Blocks of CSV hold their records already parsed (a record may span blocks' lines)."""
 
@@ -109,14 +181,14 @@ class CsvReader(LogReader):
         super().__init__(path, chunk_size=chunk_size, max_line=max_line, progress=progress)
         self.delimiter = delimiter
 
-    def _lines(self, chunks: list[tuple[int, bytes]] | None) -> Iterator[str]:
+    def _lines(self, chunks: list[tuple[int, bytes]] | None) -> Generator[str, None, None]:
         """The file's lines; each chunk is appended to ``chunks`` (when given) as its lines start."""
         for first, data in self.chunks():
             if chunks is not None:
                 chunks.append((first, data))
-            text = data.decode("utf-8", "replace")
+            lines = lines_of(data)
             del data
-            yield from io.StringIO(text, newline="\n")
+            yield from lines
 
     def _sniffed(self, lines: Iterator[str]) -> tuple[str, list[str], int]:
         """Reads the leading comments and the lines to sniff; returns the delimiter, the lines read past
@@ -138,36 +210,23 @@ class CsvReader(LogReader):
         lines = self._lines(chunks)
         delimiter, head, number = self._sniffed(lines)
         self.delimiter = delimiter
-        rows = csv.reader(chain(head, lines), delimiter=delimiter, skipinitialspace=True)
-        consumed = 0  # lines the csv reader took, from ``number`` on
-        names: list[str] | None = None
-        width = 0
-        while True:
-            start = number + consumed
-            try:
-                row = next(rows)
-            except StopIteration:
-                return
-            except csv.Error:
-                consumed = rows.line_num
-                self._skip(start)
-                yield start, None
-                continue
-            consumed = rows.line_num
-            if not row:
-                yield start, None
-                continue
-            if names is None:
-                if _is_header(row):
-                    names, width = _names(row, len(row)), len(row)
-                    yield start, None
-                    continue
-                names, width = [], 0
-            if len(row) > width:
-                names, width = _names(names, len(row)), len(row)
-            cells = [cell.strip() for cell in row]
-            pairs = tuple([pair for pair in zip(names, cells, strict=False) if pair[1]])
-            yield start, Record(start, pairs) if pairs else None
+        yield from CsvRows(delimiter, self._skip).rows(chain(head, lines), number)
+
+    def layout(self) -> CsvLayout:
+        """Reads the start of the file: the delimiter, the leading comments, the first rows."""
+        lines = self._lines(None)
+        try:
+            delimiter, head, number = self._sniffed(lines)
+            parser = CsvRows(delimiter, self._skip)
+            rows = parser.rows(chain(head, lines), number)
+            for _ in rows:
+                if parser.names is not None:
+                    names = tuple(parser.names)
+                    following = next(rows, None)
+                    return CsvLayout(delimiter, number, names, None if following is None else following[0])
+            return CsvLayout(delimiter, number, None, None)
+        finally:
+            lines.close()
 
     def __iter__(self) -> Iterator[Record]:
         for _, record in self._rows(None):

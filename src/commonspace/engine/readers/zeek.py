@@ -3,13 +3,17 @@
 The headers in force are ``#separator`` (written escaped, as ``\\x09``), ``#set_separator``,
 ``#empty_field``, ``#unset_field``, ``#fields`` and ``#types``; a file may hold several logs one after
 the other, and a new ``#fields`` starts a new schema (its ``#types`` follows). Other ``#`` lines
-(``#path``, ``#open``, ``#close``) are skipped. Each non-null column is a value under its column's name;
-a ``set[...]`` or ``vector[...]`` column (as ``#types`` says) gives each of its elements under the
-column's name, after the scalar columns. ``-``, ``(empty)`` and empty strings are null. ``bool`` columns
-(``T``/``F``) are left out, as JSON booleans are: a flag is never an indicator, and a log gives the same
-fields in TSV and in JSON. Zeek's escapes (``\\\\`` and ``\\xNN``, used for separators inside values and
-for unprintable bytes) are undone. A data line whose column count differs from ``#fields``, or one before
-any ``#fields``, is skipped and counted.
+(``#path``, ``#open``, ``#close``) are skipped.
+
+Each non-null column is a value under its column's name; a ``set[...]`` or ``vector[...]`` column (as
+``#types`` says) gives each of its elements under the column's name: in the column's place when it has
+one, after the scalar columns when it has several. ``-``, ``(empty)`` and empty strings are null.
+Columns whose ``#types`` is a flag or a number (``bool``, ``count``, ``int``, ``double``, ``time``,
+``interval``, ``port``, and sets or vectors of them) are left out whole: Zeek writes only ``T``/``F``
+and numerals there, which are never indicators, and skipping them makes reading (and matching) cheaper.
+Zeek's escapes (``\\\\`` and ``\\xNN``, used for separators inside values and for unprintable bytes)
+are undone. A data line whose column count differs from ``#fields``, or one before any ``#fields``, is
+skipped and counted.
 """
 
 from __future__ import annotations
@@ -18,12 +22,22 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from itertools import filterfalse, repeat
+from operator import itemgetter
 
 from commonspace.engine.readers._base import Block, LogFormat, LogReader, SplitLineParser
 from commonspace.engine.records import Record
 
 _ESCAPE = re.compile(rb"\\(\\|x[0-9A-Fa-f]{2})")
 _CONTAINER = ("set[", "vector[", "table[")
+SILENT_TYPES = frozenset({"bool", "count", "int", "double", "time", "interval", "port"})
+"""Zeek types whose columns give no observed values: flags and numbers are never indicators."""
+
+
+def is_silent(kind: str) -> bool:
+    """Whether a column of this ``#types`` entry is left out: a flag or a number, or a container of them."""
+    if kind.startswith(_CONTAINER):
+        kind = kind[kind.index("[") + 1 :].removesuffix("]")
+    return kind in SILENT_TYPES
 
 
 def unescape(value: str) -> str:
@@ -87,14 +101,22 @@ class ZeekParser(SplitLineParser):
         self.schema = schema
         self.names = schema.fields
         self.nulls = schema.nulls
-        self.booleans = frozenset(
-            name for name, kind in zip(schema.fields, schema.types, strict=False) if kind == "bool"
+        types = schema.types if len(schema.types) == len(schema.fields) else ()
+        # The columns that give values, and their names; the containers among them by position in it.
+        self.kept = tuple(i for i in range(len(schema.fields)) if not (types and is_silent(types[i])))
+        self.kept_names = tuple(schema.fields[i] for i in self.kept)
+        position = {column: at for at, column in enumerate(self.kept)}
+        self.kept_containers = tuple(
+            (position[index], name) for index, name in schema.containers if index in position
         )
-        # Every (column, null) pair, and the values of bool columns: filtering the pairs against it keeps the
-        # whole filter in C.
-        self.null_pairs = frozenset((name, null) for name in schema.fields for null in self.nulls) | {
-            (name, flag) for name in self.booleans for flag in ("T", "F")
-        }
+        self._pick = itemgetter(*self.kept) if len(self.kept) > 1 else None
+        # Every (column, null) pair: filtering the pairs against it keeps the whole filter in C.
+        self.null_pairs = frozenset((name, null) for name in self.kept_names for null in self.nulls)
+
+    def _kept(self, values: list[str]) -> list[str]:
+        if self._pick is not None:
+            return list(self._pick(values))
+        return [values[i] for i in self.kept]
 
     def parse_block(self, block: Block) -> Iterator[Record]:
         first, text = block.first_line, block.decoded()
@@ -105,17 +127,18 @@ class ZeekParser(SplitLineParser):
         lines = text.split("\n")
         lines.pop()  # what follows the block's final newline: nothing
         del text
-        names, separator, count = self.names, self.schema.separator, len(self.names)
-        containers, set_separator = self.schema.containers, self.schema.set_separator
+        names, separator, count = self.kept_names, self.schema.separator, len(self.names)
+        containers, set_separator = self.kept_containers, self.schema.set_separator
         is_null = self.null_pairs.__contains__
-        parse = self.parse_line
+        parse, kept = self.parse_line, self._kept
         for number, line in enumerate(lines, first):
-            values = line.split(separator)
-            if len(values) != count or (escaped and "\\" in line):
+            split = line.split(separator)
+            if len(split) != count or (escaped and "\\" in line):
                 record = parse(line, number)  # counts the line as skipped unless it is blank
                 if record is not None:
                     yield record
                 continue
+            values = kept(split)
             elements: list[tuple[str, str]] | None = None
             if containers and set_separator in line:
                 for index, name in containers:
@@ -136,24 +159,25 @@ class ZeekParser(SplitLineParser):
                 yield Record(number, pairs)
 
     def parse_line(self, line: str, number: int) -> Record | None:
-        """One data line, escapes undone (the slow path, for lines with escapes and ``records_at``)."""
+        """One data line, escapes undone (the slow path, for lines with escapes and ``records_at``).
+
+        Gives what ``parse_block`` gives for the same line: a container with one element stays in its
+        column's place, the elements of a longer one come after the scalar columns."""
         line = line.removesuffix("\r")
         schema = self.schema
-        values = line.split(schema.separator)
-        if len(values) != len(self.names) or not self.names:
+        split = line.split(schema.separator)
+        if len(split) != len(self.names) or not self.names:
             if line.strip():
                 self.skip(number)
             return None
-        nulls = self.nulls
-        pairs = []
-        elements = []
-        containers = dict(schema.containers)
-        for index, (name, value) in enumerate(zip(self.names, values, strict=True)):
-            if value in nulls or name in self.booleans:
-                continue
-            if index in containers:
-                elements += [(name, unescape(e)) for e in value.split(schema.set_separator) if e]
-            else:
+        nulls, set_separator = self.nulls, schema.set_separator
+        pairs: list[tuple[str, str]] = []
+        elements: list[tuple[str, str]] = []
+        containers = dict(self.kept_containers)
+        for index, (name, value) in enumerate(zip(self.kept_names, self._kept(split), strict=True)):
+            if index in containers and set_separator in value:
+                elements += [(name, e) for e in map(unescape, value.split(set_separator)) if e not in nulls]
+            elif value not in nulls:
                 pairs.append((name, unescape(value)))
         pairs += elements
         return Record(number, tuple(pairs)) if pairs else None
@@ -161,9 +185,12 @@ class ZeekParser(SplitLineParser):
 
 class ZeekReader(LogReader):
     format = LogFormat.ZEEK
+    schema = Schema()
+    """The headers in force where reading starts: none for a whole file (a reader of a part of a file is
+    given those of the lines before it)."""
 
     def blocks(self) -> Iterator[Block]:
-        schema = Schema()
+        schema = self.schema
         parser = ZeekParser(schema, self._skip)
         for first, data in self.chunks():
             if data[:1] != b"#" and b"\n#" not in data:

@@ -1,7 +1,7 @@
 """STIX 2.1 in and out: bundles read into an :class:`Exchange` and written from one, fast and pure.
 
 **Reading** (:func:`parse_stix`). A bundle, an object or a list of objects is read with orjson, a large
-``objects`` array a piece of about a megabyte at a time (``pieces``). Every object is checked by hand,
+``objects`` array a piece of about half a megabyte at a time (``pieces``). Every object is checked by hand,
 cheaply (``checks``); a problem names the object's index, id and reason, and without ``skip_invalid`` any
 problem refuses the whole file. What is kept of every object is its serialised form (:class:`RawObject`),
 a few references, and, for the few types that are read further (reports, identities, marking

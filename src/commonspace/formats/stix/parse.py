@@ -67,27 +67,37 @@ def _parse(data: bytes, source: str, skip_invalid: bool, progress: Callable[[int
     ids = Ids()
     by_id: dict[str, Record] = {}
     kept: list[Record] = []
+    versions = False  # whether an id came twice
     count = 0
-    for elements in pieces:
-        for position in range(len(elements)):
-            obj, elements[position] = elements[position], None  # let the dict go once it is read
-            result = read_object(obj, count, ids)
-            if isinstance(result, Record):
-                current = by_id.get(result.id)
-                if current is None or newer(result, current):
-                    by_id[result.id] = result
-                kept.append(result)
-            else:
-                reasons, ident = result
-                problems.extend(Problem(source, f"object {count}", reason, ident) for reason in reasons)
-            count += 1
-            if progress is not None and count % 5000 == 0:
-                progress(count)
+    for elements in pieces:  # a piece at a time, each step over all of its objects
+        results = [read_object(obj, index, ids) for index, obj in enumerate(elements, count)]
+        elements.clear()  # let the dicts go
+        records = [result for result in results if isinstance(result, Record)]
+        if len(records) < len(results):
+            for index, result in enumerate(results, count):
+                if not isinstance(result, Record):
+                    reasons, ident = result
+                    problems.extend(Problem(source, f"object {index}", reason, ident) for reason in reasons)
+        new_ids = [record.id for record in records]
+        if len(set(new_ids)) == len(new_ids) and by_id.keys().isdisjoint(new_ids):
+            by_id.update(zip(new_ids, records, strict=True))
+        else:  # an id comes again: its latest version counts (a tie: the later in the file)
+            versions = True
+            for record in records:
+                current = by_id.setdefault(record.id, record)
+                if current is not record and newer(record, current):
+                    by_id[record.id] = record
+        kept += records
+        before, count = count, count + len(results)
+        if progress is not None:
+            for done in range(before - before % 5000 + 5000, count + 1, 5000):
+                progress(done)
     if progress is not None and count % 5000:
         progress(count)
     if problems and not skip_invalid:
         raise FormatError(problems)
-    kept = [r for r in kept if by_id[r.id] is r]  # the latest version of each object
+    if versions:
+        kept = [r for r in kept if by_id[r.id] is r]  # the latest version of each object
     exchange = Exchange(source=source, problems=problems, objects_read=count)
     exchange.reports = reports_of(
         kept, by_id, lambda: bundle_id or f"file:{hashlib.sha256(data).hexdigest()}", source

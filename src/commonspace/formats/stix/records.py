@@ -6,6 +6,7 @@ and, for the few types that are read further (reports, identities, marking defin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ import orjson
 from commonspace.domain.vocab import IndicatorType
 from commonspace.formats.model import IndicatorItem, RawObject
 from commonspace.formats.stix.checks import check
-from commonspace.formats.stix.common import ID, Ids, Obj, read_timestamp
+from commonspace.formats.stix.common import ID, TIMESTAMP_SHAPE, UUID_PATTERN, Ids, Obj, read_timestamp
 from commonspace.formats.stix.observables import OUR_SCOS, observable_values
 from commonspace.formats.stix.patterns import Unreadable, read_pattern
 
@@ -39,21 +40,18 @@ class Record:
     observed: tuple[datetime | None, datetime | None] | None = None  # an observed-data's first and last
 
 
-def _compact(body: bytes) -> bytes:
-    """A copy of what orjson.dumps returned in a block of its own size: orjson's own result sits in a
-    buffer of at least 4 KiB, which, kept for every object of a large bundle, would be most of the memory."""
-    return bytes(memoryview(body))
-
-
 def _record(obj: Obj, otype: str, oid: str, index: int, uses: tuple[str, ...], ids: Ids) -> Record:
     """What is kept of a valid object; raises Unreadable for an indicator whose pattern cannot be read."""
     modified = obj.get("modified")
     modified = modified if isinstance(modified, str) else ""
     author = obj.get("created_by_ref")
-    record = Record(oid, otype, modified, RawObject(oid, otype, modified, _compact(orjson.dumps(obj))), index)
+    # A copy of what orjson.dumps returned, in a block of its own size: orjson's own result sits in a buffer
+    # of several KiB, which, kept for every object of a large bundle, would be most of the memory.
+    body = bytes(memoryview(orjson.dumps(obj)))
+    record = Record(oid, otype, modified, RawObject(oid, otype, modified, body), index)
     record.uses = uses
     if author is not None:
-        record.author = ids(author)
+        record.author = ids.known.get(author)  # checked, so already known
     if otype in ("report", "identity", "marking-definition"):
         record.obj = obj
         if otype == "report":
@@ -116,11 +114,73 @@ def _short(text: str, limit: int = 120) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
+_RELATIONSHIP_ID = re.compile("relationship--" + UUID_PATTERN)
+
+
+def _plain_relationship(obj: Obj, oid: Any, index: int, ids: Ids) -> Record | None:
+    """The record of a relationship in the plain form nearly all are in, exactly as the long way gives it
+    (``check`` then ``_record``); None for any other relationship, which then goes the long way.
+
+    Plain: every property ``check`` reads is present and sound where it must be, absent or sound where it
+    may be, and labels, confidence, granular markings and extensions are absent; a timestamp's day is at
+    most 28 (the later ones are the calendar's business, left to the long way). Relationships are most of
+    the objects of a large bundle (four in five of ATT&CK's), and this is about twice as fast."""
+    get = obj.get
+    known = ids.known.get
+    created, modified = get("created"), get("modified")
+    source, target = get("source_ref"), get("target_ref")
+    spec_version, name, description = get("spec_version"), get("name"), get("description")
+    if (
+        type(oid) is not str
+        or _RELATIONSHIP_ID.fullmatch(oid) is None
+        or (spec_version is not None and spec_version != "2.1")
+        or get("relationship_type") is None
+        or type(created) is not str
+        or TIMESTAMP_SHAPE(created) is None
+        or created[8:10] > "28"
+        or type(modified) is not str
+        or TIMESTAMP_SHAPE(modified) is None
+        or modified[8:10] > "28"
+        or type(source) is not str
+        or not (known(source) or ids(source))
+        or type(target) is not str
+        or not (known(target) or ids(target))
+        or (name is not None and type(name) is not str)
+        or (description is not None and type(description) is not str)
+        or get("labels") is not None
+        or get("confidence") is not None
+        or get("granular_markings") is not None
+        or get("extensions") is not None
+    ):
+        return None
+    uses: list[str | None] = []
+    author = get("created_by_ref")
+    if author is not None:
+        uses.append((type(author) is str and known(author)) or ids(author))
+    markings = get("object_marking_refs")
+    if markings is not None:
+        if type(markings) is not list:
+            return None
+        uses += [(type(r) is str and known(r)) or ids(r) for r in markings]
+    if None in uses:
+        return None
+    body = bytes(memoryview(orjson.dumps(obj)))  # see _record
+    record = Record(oid, "relationship", modified, RawObject(oid, "relationship", modified, body), index)
+    record.uses = tuple(uses)  # type: ignore[arg-type]  # no None left
+    record.author = uses[0] if author is not None else None
+    record.ends = (source, target)
+    return record
+
+
 def read_object(obj: Any, index: int, ids: Ids) -> Record | tuple[list[str], str | None]:
     """The record of a valid object, or (the reasons it is not valid, its id when it has one)."""
     if not isinstance(obj, dict):
         return [f"expected a STIX object, found {type(obj).__name__}"], None
     otype, oid = obj.get("type"), obj.get("id")
+    if otype == "relationship":
+        plain = _plain_relationship(obj, oid, index, ids)
+        if plain is not None:
+            return plain
     ident = oid if isinstance(oid, str) else None
     if not isinstance(otype, str):
         return ["the object has no type"], ident

@@ -26,16 +26,19 @@ class _Held:
             self.records[record.id] = record
 
 
+def _uses(records: Iterable[Record]) -> dict[str, None]:
+    """The ids the records use, each once, in the order of their first use (a few ids, used by thousands)."""
+    return dict.fromkeys([ref for record in records for ref in record.uses])
+
+
 def _hold_used(held: _Held, by_id: dict[str, Record]) -> None:
-    """Add the identities, marking definitions and extension definitions the held records use."""
-    records = list(held.records.values())
-    index = 0
-    while index < len(records):
-        for ref in records[index].uses:
-            if ref not in held.records and ref in by_id:
-                held.add(by_id[ref])
-                records.append(by_id[ref])
-        index += 1
+    """Add the identities, marking definitions and extension definitions the held records use (and those
+    these use, and so on), in the order of their first use."""
+    added: list[Record] = list(held.records.values())
+    while added:
+        added = [by_id[ref] for ref in _uses(added) if ref not in held.records and ref in by_id]
+        for record in added:
+            held.records[record.id] = record
 
 
 def _tlp_of_markings(records: Iterable[Record]) -> dict[str, TLP]:
@@ -49,13 +52,8 @@ def _tlp_of_markings(records: Iterable[Record]) -> dict[str, TLP]:
 
 
 def _strictest(records: Iterable[Record], tlps: dict[str, TLP]) -> TLP | None:
-    strictest: TLP | None = None
-    for record in records:
-        for ref in record.uses:
-            tlp = tlps.get(ref)
-            if tlp is not None and (strictest is None or TLP_RANK[tlp] > TLP_RANK[strictest]):
-                strictest = tlp
-    return strictest
+    found = [tlps[ref] for ref in _uses(records) if ref in tlps]
+    return max(found, key=TLP_RANK.__getitem__) if found else None
 
 
 def _org(identity: Record | None) -> OrgItem | None:
@@ -68,12 +66,13 @@ def _items(held: _Held) -> list[IndicatorItem]:
     """The indicators drawn from the held records, each (source, type, value) once."""
     observed: dict[str, tuple[datetime | None, datetime | None]] = {}
     for record in held.records.values():
-        if record.observed is not None:
+        when = record.observed
+        if when is not None:
             for ref in record.refs:
-                observed.setdefault(ref, record.observed)
+                observed.setdefault(ref, when)
     items: list[IndicatorItem] = []
     seen: set[tuple[str | None, IndicatorType | None, str]] = set()
-    for record in held.records.values():
+    for record in [r for r in held.records.values() if r.items]:
         times = observed.get(record.id) if record.type in OUR_SCOS else None
         for template in record.items:
             key = (template.source_id, template.type, template.value)
@@ -142,9 +141,7 @@ def reports_of(
         _hold_used(held, by_id)
     claimed = {oid for held in helds for oid in held.records}
     rest = _Held()
-    for record in kept:
-        if record.id not in claimed:
-            rest.add(record)
+    rest.records = {r.id: r for r in kept if r.id not in claimed}  # kept: one record per id
     tlps = _tlp_of_markings(r for r in kept if r.type == "marking-definition")
     items = [_report_item(held, by_id, tlps, report) for report, held in zip(reports, helds, strict=True)]
     if rest.records:
