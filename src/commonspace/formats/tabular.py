@@ -94,15 +94,17 @@ def parse_plain(data: bytes, *, source: str = "", skip_invalid: bool = False) ->
         if not line or line.startswith("#"):
             continue
         exchange.objects_read += 1
-        value = _VALUE_END.split(line, maxsplit=1)[0]
+        # A printable ASCII line holds no white space but spaces: then the regular expression is not needed.
+        plain = line.isascii() and line.isprintable() and " " not in line and ";" not in line
+        value = line if plain else _VALUE_END.split(line, maxsplit=1)[0]
         found = canonical.detect(value)
         if found is None:
             reason = f"{_shown(value)} is not a value of a known type (a file name needs a CSV type column)"
             problems.append(Problem(source, f"line {number}", reason))
             continue
-        report.indicators.append(
-            IndicatorItem(value=canonical.refang(value), type=found[0], canonical=found[1])
-        )
+        # A canonical value is its own refanged form.
+        shown = value if found[1] == value else canonical.refang(value)
+        report.indicators.append(IndicatorItem(value=shown, type=found[0], canonical=found[1]))
     if report.indicators:
         exchange.reports.append(report)
     return _finish(exchange, problems, skip_invalid)

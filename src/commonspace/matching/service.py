@@ -62,9 +62,9 @@ class Watchlist:
         return b',"reports":' + orjson.dumps(sorted({self.reports[ref] for ref in refs}))
 
 
-def _excluded(warninglists: WarningLists | None) -> Callable[[Entry], bool]:
+def _excluded(warninglists: WarningLists | None) -> Callable[[Entry], bool] | None:
     if warninglists is None:
-        return lambda entry: False
+        return None
     return lambda entry: bool(warninglists.check(entry[0], entry[1]))
 
 
@@ -83,7 +83,7 @@ def visible_watchlist(
     types = {type_.value: type_ for type_ in IndicatorType}
     for indicator_id, type_, value, report in session.execute(query):
         entry = (types[type_], value)
-        if excluded(entry):
+        if excluded is not None and excluded(entry):
             watchlist.excluded += 1
             continue
         watchlist.entries.append(entry)
@@ -117,7 +117,7 @@ def file_watchlist(exchanges: Iterable[Exchange], *, warninglists: WarningLists 
                 if entry in seen:
                     continue
                 seen.add(entry)
-                if excluded(entry):
+                if excluded is not None and excluded(entry):
                     watchlist.excluded += 1
                     continue
                 watchlist.entries.append(entry)
