@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine
@@ -24,6 +33,28 @@ from commonspace.store.migrate import is_current
 # broken in two when the output goes to a file or another program (the terminal wraps for the eye).
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
+
+
+def progress_bar() -> Progress:
+    """The commands' progress bar: on standard error, gone when done (and silent off a terminal)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+
+
+def advancing(bar: Progress, task: TaskID) -> Callable[[int], None]:
+    """A callback setting the task's count of work done."""
+
+    def advance(done: int) -> None:
+        bar.update(task, completed=done)
+
+    return advance
 
 
 @dataclass

@@ -6,17 +6,9 @@ import time
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from commonspace.cli.context import console, errors, fail, show_table, state
+from commonspace.cli.context import console, fail, progress_bar, show_table, state
 from commonspace.correlation import counts
 from commonspace.correlation.service import LIMIT_VARIABLE, over_correlation_limit
 
@@ -49,7 +41,7 @@ def correlate(
         raise
     if rebuild:
         started = time.perf_counter()
-        with context.transaction() as session, _progress() as bar:
+        with context.transaction() as session, progress_bar() as bar:
             task = bar.add_task("counting indicators", total=None)
             rebuilt = counts.rebuild(
                 session, step=step, progress=lambda done, total: bar.update(task, completed=done, total=total)
@@ -72,15 +64,3 @@ def correlate(
         for type_, value, reports in found.top:
             table.add_row(type_, value, f"{reports:,}")
         show_table(table)
-
-
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-    )

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from commonspace.accounts import service as accounts
-from commonspace.cli.context import console, errors, fail, show_table, state
+from commonspace.cli.context import advancing, console, errors, fail, progress_bar, show_table, state
 from commonspace.domain.vocab import TLP, Distribution
 from commonspace.exchange import service as exchange_service
 from commonspace.formats import files
@@ -32,33 +22,14 @@ AsRequired = Annotated[
 ]
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-    )
-
-
-def _advance(bar: Progress, task: TaskID) -> Callable[[int], None]:
-    def advance(done: int) -> None:
-        bar.update(task, completed=done)
-
-    return advance
-
-
 def _read(paths: list[Path], fmt: InFormat | None, skip_invalid: bool) -> list[Exchange]:
     read: list[Exchange] = []
-    with _progress() as bar:
+    with progress_bar() as bar:
         for path in paths:
             task = bar.add_task(f"reading {path.name}", total=None)
             try:
                 read.append(
-                    files.read_path(path, fmt, skip_invalid=skip_invalid, progress=_advance(bar, task))
+                    files.read_path(path, fmt, skip_invalid=skip_invalid, progress=advancing(bar, task))
                 )
             except FormatError as exc:
                 for problem in exc.problems[:20]:
@@ -128,11 +99,11 @@ def import_files(
     options = exchange_service.ImportOptions(tlp=tlp, distribution=distribution, sharing_group=sharing_group)
     context = state(ctx)
     total = exchange_service.ImportSummary()
-    with context.transaction() as session, _progress() as bar:
+    with context.transaction() as session, progress_bar() as bar:
         subject = accounts.subject_by_email(session, as_)
         for exchange in exchanges:
             task = bar.add_task(f"writing {Path(exchange.source).name}", total=len(exchange.reports))
-            done = exchange_service.import_exchange(session, subject, exchange, options, _advance(bar, task))
+            done = exchange_service.import_exchange(session, subject, exchange, options, advancing(bar, task))
             total = exchange_service.merge(total, done)
     _print_summary(total, time.perf_counter() - started)
 

@@ -6,17 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from commonspace.cli.context import console, errors, fail, show_table, state
+from commonspace.cli.context import console, errors, fail, progress_bar, show_table, state
 from commonspace.domain import canonical
 from commonspace.domain.vocab import IndicatorType
 from commonspace.engine.warninglists import WarningListError
@@ -88,18 +80,6 @@ def check(
     show_table(table)
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-    )
-
-
 @warninglists_app.command("refresh")
 def refresh(
     ctx: typer.Context,
@@ -115,7 +95,7 @@ def refresh(
         total = service.count_indicators(session)
     checked = changed = flagged = 0
     after = 0
-    with _progress() as bar:
+    with progress_bar() as bar:
         task = bar.add_task("checking indicators", total=total)
         while True:
             with context.transaction() as session:

@@ -18,34 +18,18 @@ block-by-block path.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from commonspace.engine.readers import LogFormat
 from commonspace.engine.readers._base import GZIP_MAGIC, SKIPPED_KEPT
-from commonspace.engine.readers.spans import (
-    JsonSpanReader,
-    NcsaSpanReader,
-    Span,
-    SpanReader,
-    TextSpanReader,
-    ZeekSpanReader,
-    span_reader,
-)
+from commonspace.engine.readers.spans import SPAN_READERS, Span, SpanReader, span_reader
 from commonspace.engine.readers.zeek import Schema, apply_header
 
 SPAN_SIZE = 32 << 20
 """The most bytes of a log one span task reads."""
 MIN_SPAN = 1 << 20
 """Logs under two of these a worker are read block by block: cutting them would not pay."""
-SPAN_READERS: dict[LogFormat, Callable[[Path], SpanReader]] = {
-    LogFormat.ZEEK: ZeekSpanReader,
-    LogFormat.ZEEK_JSON: JsonSpanReader,
-    LogFormat.EVE: JsonSpanReader,
-    LogFormat.NCSA: NcsaSpanReader,
-    LogFormat.TEXT: TextSpanReader,
-}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from commonspace.engine.readers import LogReader
+from commonspace.engine.readers import LogFormat, LogReader
 from commonspace.engine.readers._base import CHUNK_SIZE, MAX_LINE
 from commonspace.engine.readers.jsonl import JsonReader
 from commonspace.engine.readers.ncsa import NcsaReader
@@ -186,3 +186,13 @@ def span_reader(reader: Callable[[Path], SpanReader], span: Span) -> SpanReader:
     opened = reader(span.path)
     opened.span = span
     return opened
+
+
+SPAN_READERS: dict[LogFormat, Callable[[Path], SpanReader]] = {
+    LogFormat.ZEEK: ZeekSpanReader,
+    LogFormat.ZEEK_JSON: JsonSpanReader,
+    LogFormat.EVE: JsonSpanReader,
+    LogFormat.NCSA: NcsaSpanReader,
+    LogFormat.TEXT: TextSpanReader,
+}
+"""The formats whose files can be read by spans (one record a line), and the reader of each."""

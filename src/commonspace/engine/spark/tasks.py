@@ -6,7 +6,7 @@ line numbers counted from the task's ``first_line`` (the driver shifts them into
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -16,15 +16,7 @@ from commonspace.engine.index import IndicatorIndex
 from commonspace.engine.match import Hit, match_records
 from commonspace.engine.readers import LogFormat, open_log
 from commonspace.engine.readers._base import SKIPPED_KEPT
-from commonspace.engine.readers.spans import (
-    JsonSpanReader,
-    NcsaSpanReader,
-    Span,
-    SpanReader,
-    TextSpanReader,
-    ZeekSpanReader,
-    span_reader,
-)
+from commonspace.engine.readers.spans import SPAN_READERS, Span, ZeekSpanReader, span_reader
 from commonspace.engine.readers.tabular import CsvRows, lines_of
 from commonspace.engine.readers.zeek import Schema
 from commonspace.engine.records import Record
@@ -34,14 +26,6 @@ HitRow = tuple[int, str, str, str, str, int]
 
 Indicator = tuple[str, str, int]
 """An indicator as it travels: type, canonical value, reference."""
-
-SPAN_READERS: dict[LogFormat, Callable[[Path], SpanReader]] = {
-    LogFormat.ZEEK: ZeekSpanReader,
-    LogFormat.ZEEK_JSON: JsonSpanReader,
-    LogFormat.EVE: JsonSpanReader,
-    LogFormat.NCSA: NcsaSpanReader,
-    LogFormat.TEXT: TextSpanReader,
-}
 
 
 @dataclass(frozen=True, slots=True)
