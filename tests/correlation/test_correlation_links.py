@@ -6,7 +6,7 @@ import pytest
 from correlation_helpers import all_links, links, links_of, report_correlations, value_correlations
 from fastapi.testclient import TestClient
 
-from commonspace.correlation import service
+from commonspace.correlation import lookup, service
 from world import API, World, add_indicators, field_paths, new_report
 
 SHA256 = "a" * 64
@@ -300,7 +300,7 @@ def test_ranges_read_one_by_one_give_the_same_answer(
     intl = _report(client, world, "intl.publisher", "45.9.148.9", "www.bad.top", "45.9.7.7")
     ngo = _report(client, world, "ngo.publisher", "45.9.149.10", "cdn.bad.top")
     at_once = report_correlations(client, world, "ministry.reader", ours)
-    monkeypatch.setattr(service, "ROW_CAP", 3)  # 30 rows in the ranges: one range at a time
+    monkeypatch.setattr(lookup, "ROW_CAP", 3)  # 30 rows in the ranges: one range at a time
     one_by_one = report_correlations(client, world, "ministry.reader", ours)
     assert one_by_one == at_once
     found = links(at_once)

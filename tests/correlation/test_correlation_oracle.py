@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 import policy_oracle as oracle
 from commonspace.accounts import service as accounts
-from commonspace.correlation import service
+from commonspace.correlation import lookup, service
 from commonspace.domain.vocab import IndicatorType
 from commonspace.reports import indicators, schemas
 from commonspace.store import tables as t
@@ -259,7 +259,7 @@ def test_correlations_are_those_of_the_naive_oracle(
     oracle_engine: Engine, world: WorldSpec, asked: tuple[str, str]
 ) -> None:
     memberships = dict(enumerate(world.groups))
-    with Session(oracle_engine) as session, mock.patch.object(service, "ROW_CAP", world.row_cap):
+    with Session(oracle_engine) as session, mock.patch.object(lookup, "ROW_CAP", world.row_cap):
         assert session.scalar(select(func.count()).select_from(t.Organisation)) == 0, "not an empty database"
         reports, members = _insert(session, world)
         report_index = {report.id: i for i, report in enumerate(reports)}
