@@ -207,3 +207,23 @@ def test_the_spark_engine_prints_what_the_local_engine_prints(log: Path, tmp_pat
     assert spark.returncode == 0, spark.stderr
     assert spark.stdout == local.stdout and len(hits(local.stdout)) == 7
     assert "1 malformed line(s) skipped (first: line 11)" in spark.stderr
+
+
+def test_matching_files_does_not_load_the_database_layer(log: Path, tmp_path: Path) -> None:
+    """Matching files against files needs no database: its start-up imports neither SQLAlchemy nor the
+    other commands' services (a second or more of a short run). A new process, so that nothing is loaded."""
+    values = tmp_path / "values.txt"
+    values.write_text("evil.example\n203.0.113.7\n")
+    out = tmp_path / "hits.jsonl"
+    argv = ["commonspace", "match", str(log), "--indicators", str(values), "-o", str(out)]
+    heavy = ("sqlalchemy", "alembic", "commonspace.accounts")
+    script = (
+        f"import sys\nsys.argv = {argv!r}\n"
+        "from commonspace.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as end:\n    assert not end.code, end.code\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+    assert len(hits(out.read_text())) == 3  # the query's parent, the answer's parent, the answer's address

@@ -321,6 +321,37 @@ def test_references_of_any_size_come_back_as_given() -> None:
     assert all(type(ref) is int for _, _, ref in index.lookup("evil.example"))
 
 
+def test_a_bad_value_among_many_is_named() -> None:
+    """Addresses and names are checked in bulk; the error still names the value that is wrong."""
+    good = [(T.IPV4, f"10.0.{i // 256}.{i % 256}", i) for i in range(1000)]
+    with pytest.raises(ValueError, match="'10.0.0.01'"):
+        IndicatorIndex([*good, (T.IPV4, "10.0.0.01", 1000), *good])
+    names = [(T.DOMAIN, f"n{i}.example", i) for i in range(1000)]
+    with pytest.raises(ValueError, match="'bad name.example'"):
+        IndicatorIndex([*names, (T.DOMAIN, "bad name.example", 1000)])
+
+
+def test_the_references_of_a_value_come_back_in_the_order_given() -> None:
+    """Types given as strings or members, mixed: each value's references keep the order of the input."""
+    given = [
+        (T.IPV4, "192.0.2.1", 5),
+        ("domain", "evil.example", 9),
+        ("ipv4", "198.51.100.1", 1),
+        ("ipv4", "192.0.2.1", 3),
+        (T.DOMAIN, "evil.example", 2),
+        (T.IPV4, "192.0.2.1", 4),
+        ("ipv4-cidr", "192.0.2.0/24", 7),
+    ]
+    for index in (
+        IndicatorIndex(given),
+        IndicatorIndex.of_columns([t for t, _, _ in given], [v for _, v, _ in given], [r for *_, r in given]),
+    ):
+        assert [ref for _, _, ref in index.lookup("192.0.2.1")] == [5, 3, 4, 7]
+        assert [ref for _, _, ref in index.lookup("evil.example")] == [9, 2]
+        assert [ref for _, _, ref in index.lookup("198.51.100.1")] == [1]
+        assert len(index) == 7
+
+
 JUNK = [
     "",
     " ",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -11,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from commonspace.domain import canonical
 from commonspace.domain.vocab import TLP, IndicatorType
 from commonspace.formats.model import Exchange, FormatError, IndicatorItem, ReportItem
-from commonspace.formats.tabular import COLUMNS, parse_csv, parse_plain, to_csv
+from commonspace.formats.tabular import COLUMNS, parse_csv, parse_plain, read_list, to_csv
 
 T = IndicatorType
 SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -184,6 +186,74 @@ def test_plain_list() -> None:
     assert [p.where for p in exchange.problems] == ["line 7"]
     assert parse_plain(b"# nothing\n\n").reports == []
     assert parse_plain(b"\xef\xbb\xbfevil.example").reports[0].title == "List import"
+
+
+def _list_reference(text: str) -> tuple[list[tuple[IndicatorType, str]], list[str], list[int]]:
+    """A plain list read the slow way: every line refanged and detected, no shortcut for plain values."""
+    entries, written, problems = [], [], []
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        value = re.split(r"[\s;]", line, maxsplit=1)[0]
+        found = canonical.detect(" " + value)  # a leading space takes detect()'s general path
+        if found is None:
+            problems.append(number)
+            continue
+        entries.append(found)
+        written.append(canonical.refang(value))
+    return entries, written, problems
+
+
+_LIST_LINES = st.one_of(
+    st.ip_addresses(v=4).map(str),
+    st.sampled_from(
+        [
+            "evil.example",
+            "EVIL.example",
+            "evil.example.",
+            "bad..example",
+            "invoice.pdf",
+            "as12.example",
+            "-x.example",
+            "x-.example",
+            "010.0.0.1",
+            "256.1.1.1",
+            "1.2.3.4.5",
+            "hxxp://evil[.]example/a",
+            "evil[.]example",
+            "ops[at]evil.example",
+            SHA256,
+            "AS64500",
+            "2001:db8::1",
+            "10.0.0.0/8",
+            "# comment",
+            "",
+            "   ",
+            "192.0.2.1\t5",
+            "evil.example;c2",
+            "evil.example  note",
+            "not-a-value",
+            "a" * 64 + ".example",
+            "a" * 63 + ".example",
+        ]
+    ),  # fmt: skip
+    st.text(alphabet="abcz019.-_", min_size=1, max_size=20),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_LIST_LINES, st.sampled_from(["\n", "\r\n", "\r"])), max_size=30))
+def test_lists_read_as_the_slow_way_reads_them(lines: list[tuple[str, str]]) -> None:
+    """read_list() sorts plain addresses and names by one expression; the result is the general path's,
+    line numbers of problems included, whatever the line breaks."""
+    text = "".join(line + end for line, end in lines)
+    entries, written, problems = _list_reference(text)
+    values = read_list(text.encode(), skip_invalid=True)
+    assert values.entries == entries
+    assert [values.written.get(i, value) for i, (_, value) in enumerate(values.entries)] == written
+    assert [p.where for p in values.problems] == [f"line {n}" for n in problems]
+    assert values.read == len(entries) + len(problems)
 
 
 # --- writing CSV ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from commonspace.reports import schemas
 from commonspace.reports import service as reports
 from commonspace.store import tables as t
 from commonspace.store.db import session_factory, transaction
-from commonspace.warninglists import service
+from commonspace.warninglists import instance, service
 from world import World
 
 T = IndicatorType
@@ -80,17 +80,17 @@ def test_the_lists_are_read_once_and_kept_until_configured_again(tmp_path: Path)
 
 
 def test_concurrent_first_uses_read_the_lists_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    service.configure(folder_of(tmp_path / "lists", resolvers=RESOLVERS))
+    instance.configure(folder_of(tmp_path / "lists", resolvers=RESOLVERS))
     reads: list[object] = []
-    real_load = service.load
+    real_load = instance.load
 
-    def counting_load(directory: object) -> service.InstanceLists:
+    def counting_load(directory: object) -> instance.InstanceLists:
         reads.append(directory)
         return real_load(directory)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(service, "load", counting_load)
-    seen: list[service.InstanceLists] = []
-    threads = [threading.Thread(target=lambda: seen.append(service.active())) for _ in range(8)]
+    monkeypatch.setattr(instance, "load", counting_load)
+    seen: list[instance.InstanceLists] = []
+    threads = [threading.Thread(target=lambda: seen.append(instance.active())) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

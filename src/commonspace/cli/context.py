@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -20,14 +21,12 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import Session, sessionmaker
 
 from commonspace.domain.errors import CommonspaceError
-from commonspace.store.db import database_url, make_engine, session_factory
-from commonspace.store.migrate import is_current
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 # Soft wrap: a message is one line however narrow the output, so that a UUID, key or URL in it is never
 # broken in two when the output goes to a file or another program (the terminal wraps for the eye).
@@ -59,15 +58,23 @@ def advancing(bar: Progress, task: TaskID) -> Callable[[int], None]:
 
 @dataclass
 class Context:
+    """The database a command works on. SQLAlchemy and the schema's modules are imported when a command
+    first uses the database: matching files against files, for one, never does, and starts sooner."""
+
     database: str | None
 
     @property
     def url(self) -> str:
+        from commonspace.store.db import database_url
+
         return database_url(self.database)
 
     @property
     def shown_url(self) -> str:
         """The URL for messages: a PostgreSQL password must not end up on screens and in logs."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             return make_url(self.url).render_as_string(hide_password=True)
         except ArgumentError:
@@ -75,6 +82,8 @@ class Context:
 
     @cached_property
     def engine(self) -> Engine:
+        from commonspace.store.db import make_engine
+
         return make_engine(self.url)
 
     def close(self) -> None:
@@ -84,9 +93,13 @@ class Context:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
+        from commonspace.store.db import session_factory
+
         return session_factory(self.engine, writer=True)
 
     def require_schema(self) -> None:
+        from commonspace.store.migrate import is_current
+
         if not is_current(self.engine):
             where = self.shown_url
             fail(f"the database at {where} is not initialised or not up to date: run 'commonspace init'")

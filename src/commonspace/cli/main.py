@@ -2,38 +2,101 @@
 
 from __future__ import annotations
 
+import importlib
 import signal
 import threading
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from commonspace.cli import accounts, exchange, reports
-from commonspace.cli import correlate as correlate_command
-from commonspace.cli import match as match_command
-from commonspace.cli import warninglists as warninglist_commands
 from commonspace.cli.context import Context, console, fail, state
 from commonspace.engine.warninglists import WarningListError
-from commonspace.store.migrate import upgrade
-from commonspace.warninglists import service as warninglists
+from commonspace.warninglists import instance as warninglists
+
+Command = Any  # a Typer/Click command (Typer carries its own Click, whose types moved between releases)
+
+# The subcommands of other modules, by module and name: command functions, then Typers of subcommands.
+# A module is imported when one of its commands is used. The help and the reference list the commands
+# in this order, this module's own (init, serve, demo, worker) between the two kinds.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "import": ("commonspace.cli.exchange", "import_files"),
+    "export": ("commonspace.cli.exchange", "export_files"),
+    "correlate": ("commonspace.cli.correlate", "correlate"),
+    "match": ("commonspace.cli.match", "match"),
+}
+GROUPS: dict[str, tuple[str, str]] = {
+    "org": ("commonspace.cli.accounts", "org_app"),
+    "user": ("commonspace.cli.accounts", "user_app"),
+    "apikey": ("commonspace.cli.accounts", "apikey_app"),
+    "group": ("commonspace.cli.accounts", "group_app"),
+    "report": ("commonspace.cli.reports", "report_app"),
+    "audit": ("commonspace.cli.reports", "audit_app"),
+    "warninglists": ("commonspace.cli.warninglists", "warninglists_app"),
+}
+
+
+def _load(name: str) -> Command:
+    module, attribute = COMMANDS.get(name) or GROUPS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if name in GROUPS:
+        command: Command = typer.main.get_group(target)
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class _Subcommands(MutableMapping[str, Command]):
+    """The root's subcommands by name: those of :data:`COMMANDS` and :data:`GROUPS` are made when first
+    looked up.
+
+    Each command module imports the services it calls, and with them SQLAlchemy and the schema: a second
+    or so that ``commonspace match`` over files, for one, does not need to spend."""
+
+    def __init__(self, commands: MutableMapping[str, Command]) -> None:
+        self._made = dict(commands)
+        self._names = [*COMMANDS, *commands, *GROUPS]
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in self._made:
+            if name not in COMMANDS and name not in GROUPS:
+                raise KeyError(name)
+            self._made[name] = _load(name)
+        return self._made[name]
+
+    def __setitem__(self, name: str, command: Command) -> None:
+        if name not in self._names:
+            self._names.append(name)
+        self._made[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._made.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+class _Root(TyperGroup):
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Subcommands(self.commands)
+
 
 app = typer.Typer(
+    cls=_Root,
     help="Commonspace: share cyber-threat intelligence across organisations and borders, under control.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(accounts.org_app, name="org")
-app.add_typer(accounts.user_app, name="user")
-app.add_typer(accounts.apikey_app, name="apikey")
-app.add_typer(accounts.group_app, name="group")
-app.add_typer(reports.report_app, name="report")
-app.add_typer(reports.audit_app, name="audit")
-app.command("import")(exchange.import_files)
-app.command("export")(exchange.export_files)
-app.command("correlate")(correlate_command.correlate)
-app.command("match")(match_command.match)
-app.add_typer(warninglist_commands.warninglists_app, name="warninglists")
 
 DatabaseOption = Annotated[
     str | None,
@@ -69,6 +132,8 @@ def root(
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Create the database, or bring its schema up to date."""
+    from commonspace.store.migrate import upgrade
+
     context = state(ctx)
     upgrade(context.engine)
     console.print(f"database ready: {context.shown_url}", markup=False, highlight=False)
@@ -84,6 +149,8 @@ def serve(
     """Serve the web pages and the API (and run background jobs) until interrupted."""
     import uvicorn
 
+    from commonspace.cli import warninglists as warninglist_commands
+    from commonspace.store.migrate import upgrade
     from commonspace.web.app import create_app
 
     context = state(ctx)
@@ -98,7 +165,9 @@ def serve(
 @app.command()
 def demo(ctx: typer.Context) -> None:
     """Load the demo world (idempotent) and print its sign-ins and API keys."""
+    from commonspace.cli import warninglists as warninglist_commands
     from commonspace.demo import load
+    from commonspace.store.migrate import upgrade
 
     context = state(ctx)
     upgrade(context.engine)
@@ -114,6 +183,7 @@ def worker(
     count: Annotated[int, typer.Option(help="Worker threads in this process.")] = 1,
 ) -> None:
     """Run job workers in this process until interrupted (several processes share the queue)."""
+    from commonspace.cli import warninglists as warninglist_commands
     from commonspace.jobs.runner import start_background_workers
     from commonspace.web.app import job_handlers
 

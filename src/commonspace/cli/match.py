@@ -22,14 +22,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from commonspace.accounts import service as accounts
 from commonspace.cli.context import console, errors, fail, state
 from commonspace.engine.local import LogSummary, Result, collect_hits, default_workers, match_logs
 from commonspace.engine.readers import FORMATS
 from commonspace.engine.warninglists import WarningListError, WarningLists
 from commonspace.formats import files
 from commonspace.formats.model import FormatError
-from commonspace.matching import service as matching
+from commonspace.matching.watchlist import Entry, Watchlist, file_watchlist
 
 SUMMARY_ROWS = 50
 
@@ -69,16 +68,11 @@ def _warninglists(value: str | None) -> WarningLists | None:
         raise  # not reached: fail() exits
 
 
-def _file_watchlist(
-    paths: list[Path], warninglists: WarningLists | None, skip_invalid: bool
-) -> matching.Watchlist:
-    exchanges = []
+def _file_watchlist(paths: list[Path], warninglists: WarningLists | None, skip_invalid: bool) -> Watchlist:
+    entries: list[Entry] = []
     for path in paths:
         try:
-            exchange = files.read_path(path, None, skip_invalid=skip_invalid)
-            for problem in exchange.problems:
-                errors.print(f"skipped: {problem}", highlight=False, markup=False)
-            exchanges.append(exchange)
+            found, problems = files.read_entries(path, skip_invalid=skip_invalid)
         except FormatError as exc:
             for problem in exc.problems[:20]:
                 errors.print(f"  {problem}", highlight=False, markup=False)
@@ -86,9 +80,14 @@ def _file_watchlist(
                 f"{path}: {len(exc.problems)} problem(s) in the indicators; nothing was matched "
                 "(--skip-invalid leaves them out)"
             )
+            raise  # not reached: fail() exits
         except OSError as exc:
             fail(f"{path}: {exc.strerror or exc}")
-    return matching.file_watchlist(exchanges, warninglists=warninglists)
+            raise
+        for problem in problems:
+            errors.print(f"skipped: {problem}", highlight=False, markup=False)
+        entries.extend(found)
+    return file_watchlist(entries, warninglists=warninglists)
 
 
 def _check_logs(paths: list[Path]) -> None:
@@ -99,7 +98,7 @@ def _check_logs(paths: list[Path]) -> None:
             fail(f"{path}: not readable")
 
 
-def _print_summary(result: Result, watchlist: matching.Watchlist, elapsed: float) -> None:
+def _print_summary(result: Result, watchlist: Watchlist, elapsed: float) -> None:
     table = Table("indicator", "type", "hits", *(["reports"] if watchlist.from_database else []))
     reports_of: dict[tuple[str, str], set[str]] = {}
     if watchlist.from_database:
@@ -217,6 +216,9 @@ def match(
     if indicators:
         watchlist = _file_watchlist(indicators, warninglists, skip_invalid)
     else:
+        from commonspace.accounts import service as accounts  # the database: only when it is used
+        from commonspace.matching import service as matching
+
         assert context is not None and as_ is not None
         with context.transaction() as session:
             subject = accounts.subject_by_email(session, as_)
@@ -271,6 +273,9 @@ def match(
         partial.replace(output)
     _report_logs(result.logs)
     if context is not None and as_ is not None and watchlist.from_database:
+        from commonspace.accounts import service as accounts
+        from commonspace.matching import service as matching
+
         with context.transaction() as session:
             subject = accounts.subject_by_email(session, as_)
             matching.audit_reads(session, subject, watchlist, result.tally.by_ref)

@@ -44,14 +44,15 @@ import ipaddress
 import math
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from commonspace.domain.canonical import InvalidIndicator, canonicalize
+from commonspace.domain.canonical import CANONICAL_IPV4, InvalidIndicator, canonicalize
 from commonspace.domain.vocab import IndicatorType
 
 T = IndicatorType
@@ -91,9 +92,9 @@ def _ref_array(refs: list[int]) -> RefArray:
 
 def _runs(sorted_keys: list[Any]) -> tuple[list[int], npt.NDArray[np.int64] | None]:
     """Positions where a new key starts in a sorted list, and the CSR offsets (None: one ref per key)."""
+    if len(set(sorted_keys)) == len(sorted_keys):  # the usual case, found at C speed
+        return list(range(len(sorted_keys))), None
     starts = [i for i in range(len(sorted_keys)) if i == 0 or sorted_keys[i] != sorted_keys[i - 1]]
-    if len(starts) == len(sorted_keys):
-        return starts, None
     return starts, np.array([*starts, len(sorted_keys)], dtype=np.int64)
 
 
@@ -108,14 +109,13 @@ class _Exact(Generic[K]):
     __slots__ = ("keys", "members", "offsets", "refs")
 
     def __init__(self, pairs: list[tuple[K, int]], markers: Iterable[K] = ()) -> None:
-        pairs.sort(key=lambda pair: pair[0])
-        all_keys = [key for key, _ in pairs]
+        pairs.sort(key=itemgetter(0))  # stable: the references of a key stay in their order
+        all_keys = list(map(itemgetter(0), pairs))
         starts, self.offsets = _runs(all_keys)
-        self.keys: list[K] = [all_keys[i] for i in starts]
-        self.refs = _ref_array([ref for _, ref in pairs])
-        self.members: dict[K, bool] = dict.fromkeys(self.keys, True)
-        for marker in markers:
-            self.members.setdefault(marker, False)
+        self.keys: list[K] = all_keys if self.offsets is None else [all_keys[i] for i in starts]
+        self.refs = _ref_array(list(map(itemgetter(1), pairs)))
+        self.members: dict[K, bool] = dict.fromkeys(markers, False)
+        self.members.update(dict.fromkeys(self.keys, True))
 
     def __bool__(self) -> bool:
         return bool(self.keys)
@@ -134,19 +134,33 @@ class _Prefixes:
 
     __slots__ = ("high", "length", "low", "offsets", "refs", "type")
 
-    def __init__(self, type_: IndicatorType, length: int, width: int, pairs: list[tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        type_: IndicatorType,
+        length: int,
+        width: int,
+        keys: Sequence[int] | npt.NDArray[np.uint32],
+        refs: list[int],
+    ) -> None:
         self.type, self.length = type_, length
-        pairs.sort(key=lambda pair: pair[0])
-        all_keys = [key for key, _ in pairs]
-        starts, self.offsets = _runs(all_keys)
-        keys = [all_keys[i] for i in starts]
-        self.refs = _ref_array([ref for _, ref in pairs])
-        if width == 32:
-            self.high = np.array(keys, dtype=np.uint32)
+        if width == 32:  # sorted by numpy; a stable sort keeps the references of a key in their order
+            all_keys = np.asarray(keys, dtype=np.uint32)
+            order = np.argsort(all_keys, kind="stable")
+            all_keys = all_keys[order]
+            starts = np.flatnonzero(np.concatenate(([True], all_keys[1:] != all_keys[:-1])))
+            self.offsets = None if len(starts) == len(all_keys) else np.append(starts, len(all_keys))
+            self.refs = _ref_array(refs)[order]
+            self.high = all_keys[starts]
             self.low: npt.NDArray[np.uint64] | None = None
-        else:  # IPv6: two uint64 halves, sorted together
-            self.high = np.array([key >> 64 for key in keys], dtype=np.uint64)
-            self.low = np.array([key & _MASK64 for key in keys], dtype=np.uint64)
+            return
+        pairs = sorted(zip(keys, refs, strict=True), key=lambda pair: pair[0])
+        sorted_keys = [key for key, _ in pairs]
+        positions, self.offsets = _runs(sorted_keys)
+        unique = [sorted_keys[i] for i in positions]
+        self.refs = _ref_array([ref for _, ref in pairs])
+        # IPv6: two uint64 halves, sorted together
+        self.high = np.array([key >> 64 for key in unique], dtype=np.uint64)
+        self.low = np.array([key & _MASK64 for key in unique], dtype=np.uint64)
 
     def refs_of(self, key: int) -> list[int]:
         if self.low is None:
@@ -187,16 +201,31 @@ class _Family:
 
     __slots__ = ("address_type", "bitmap", "network_type", "shift", "tables", "text", "width", "mask")
 
-    def __init__(self, width: int, addresses: list[tuple[int, int]], networks: list[tuple[int, int, int]]):
+    def __init__(
+        self,
+        width: int,
+        addresses: Sequence[int] | npt.NDArray[np.uint32],
+        refs: list[int],
+        networks: list[tuple[int, int, int]],
+    ):
         self.width = width
         self.address_type, self.network_type = (T.IPV4, T.IPV4_CIDR) if width == 32 else (T.IPV6, T.IPV6_CIDR)
         self.text = _ipv4_text if width == 32 else _ipv6_text
         top = 24 if width == 32 else 32
-        distinct = len({a for a, _ in addresses}) + len({(n, length) for n, length, _ in networks})
+        if width == 32:
+            keys = np.asarray(addresses, dtype=np.uint32)
+            ordered = np.sort(keys)
+            distinct = int(np.count_nonzero(ordered[1:] != ordered[:-1])) + min(1, len(ordered))
+        else:
+            distinct = len(set(addresses))
+        distinct += len({(n, length) for n, length, _ in networks})
         bits = min(24, max(10, math.ceil(math.log2(max(1, distinct) * 64))))
         self.shift, self.mask = width - top, (1 << bits) - 1
         marked = np.zeros(1 << bits, dtype=bool)
-        marked[np.array([(key >> self.shift) & self.mask for key, _ in addresses], dtype=np.int64)] = True
+        if width == 32:
+            marked[(keys.astype(np.int64) >> self.shift) & self.mask] = True
+        else:
+            marked[np.array([(key >> self.shift) & self.mask for key in addresses], dtype=np.int64)] = True
         by_length: dict[int, list[tuple[int, int]]] = {}
         for key, length, ref in networks:
             by_length.setdefault(length, []).append((key, ref))
@@ -209,10 +238,12 @@ class _Family:
                 marked[(np.arange(1 << (top - length), dtype=np.int64) + first) & self.mask] = True
         self.bitmap = np.packbits(marked, bitorder="little").tobytes()
         self.tables: list[_Prefixes] = []
-        if addresses:
-            self.tables.append(_Prefixes(self.address_type, width, width, addresses))
+        if len(refs):
+            self.tables.append(_Prefixes(self.address_type, width, width, addresses, refs))
         for length in sorted(by_length, reverse=True):
-            self.tables.append(_Prefixes(self.network_type, length, width, by_length[length]))
+            pairs = by_length[length]
+            keys_of, refs_of = [key for key, _ in pairs], [ref for _, ref in pairs]
+            self.tables.append(_Prefixes(self.network_type, length, width, keys_of, refs_of))
 
     def maybe(self, n: int) -> bool:
         bucket = (n >> self.shift) & self.mask
@@ -227,6 +258,33 @@ class _Family:
                 text = self.text(key)
                 canonical = text if table.type is self.address_type else f"{text}/{table.length}"
                 out.extend((table.type, canonical, ref) for ref in refs)
+
+
+_TYPES: dict[object, IndicatorType] = {**{t.value: t for t in T}, **{t: t for t in T}}
+
+
+def _by_type(
+    types: Sequence[IndicatorType | str], values: Sequence[str], refs: Sequence[int]
+) -> dict[IndicatorType, tuple[list[str], list[int]]]:
+    """The values and references of each type, in their order. The indicators are gathered so, at C
+    speed, for each type to be checked and stored in bulk: a list of hundreds of thousands of addresses
+    is parsed by numpy, not value by value."""
+    kinds = {raw: _TYPES.get(raw) or IndicatorType(raw) for raw in set(types)}  # raises for an unknown type
+    refs = list(map(int, refs))
+    distinct = list(dict.fromkeys(kinds.values()))
+    if len(distinct) == 1:
+        return {distinct[0]: (list(values), refs)}
+    number = {raw: distinct.index(kind) for raw, kind in kinds.items()}
+    codes = np.fromiter(map(number.__getitem__, types), dtype=np.int16, count=len(types))
+    columns: dict[IndicatorType, tuple[list[str], list[int]]] = {}
+    for code, kind in enumerate(distinct):
+        positions = np.flatnonzero(codes == code).tolist()
+        if len(positions) == 1:
+            columns[kind] = ([values[positions[0]]], [refs[positions[0]]])
+        elif positions:
+            pick = itemgetter(*positions)
+            columns[kind] = (list(pick(values)), list(pick(refs)))
+    return columns
 
 
 def _url_host(url: str) -> str:
@@ -256,64 +314,84 @@ class IndicatorIndex:
     """
 
     def __init__(self, indicators: Iterable[tuple[IndicatorType | str, str, int]]) -> None:
-        v4_addresses: list[tuple[int, int]] = []
-        v6_addresses: list[tuple[int, int]] = []
+        rows = indicators if isinstance(indicators, list) else list(indicators)
+        self._build(
+            list(map(itemgetter(0), rows)), list(map(itemgetter(1), rows)), list(map(itemgetter(2), rows))
+        )
+
+    @classmethod
+    def of_columns(
+        cls, types: Sequence[IndicatorType | str], values: Sequence[str], refs: Sequence[int]
+    ) -> IndicatorIndex:
+        """The index of ``(types[i], values[i], refs[i])`` for every i: the same as the constructor's,
+        without making a tuple per indicator."""
+        index = cls.__new__(cls)
+        index._build(types, values, refs)
+        return index
+
+    def _build(
+        self, types: Sequence[IndicatorType | str], values: Sequence[str], refs: Sequence[int]
+    ) -> None:
+        if not len(types) == len(values) == len(refs):
+            raise ValueError("as many types, values and references are needed")
+        columns = _by_type(types, values, refs)
+        self.skipped = 0
+        """How many indicators of types that are not matched (file names, AS numbers) were left out."""
+        self.size = 0
+        """How many ``(type, value, ref)`` entries are indexed."""
+        v4_addresses: tuple[list[int] | npt.NDArray[np.uint32], list[int]] = ([], [])
+        v6_addresses: tuple[list[int] | npt.NDArray[np.uint32], list[int]] = ([], [])
         v4_networks: list[tuple[int, int, int]] = []
         v6_networks: list[tuple[int, int, int]] = []
         domains: list[tuple[str, int]] = []
         urls: list[tuple[str, int]] = []
         emails: list[tuple[str, int]] = []
         hashes: list[tuple[bytes, int]] = []
-        self.skipped = 0
-        """How many indicators of types that are not matched (file names, AS numbers) were left out."""
-        self.size = 0
-        """How many ``(type, value, ref)`` entries are indexed."""
-        types: dict[object, IndicatorType] = {**{t.value: t for t in T}, **{t: t for t in T}}
-        for type_, value, ref in indicators:
-            t = types.get(type_) or IndicatorType(type_)
-            ref = int(ref)
+        for t, (values, refs) in columns.items():
             if t is T.IPV4:
-                v4_addresses.append((_parse_ipv4(value), ref))
+                v4_addresses = (_parse_ipv4_many(values), refs)
             elif t is T.IPV6:
-                v6_addresses.append((_parse_ipv6(value), ref))
+                v6_addresses = ([_parse_ipv6(value) for value in values], refs)
             elif t in (T.IPV4_CIDR, T.IPV6_CIDR):
-                network = ipaddress.ip_network(value.strip(), strict=False)
-                if network.version != (4 if t is T.IPV4_CIDR else 6) or "%" in value:
-                    raise ValueError(f"{value!r} is not an {t.value} network")
-                target = v4_networks if network.version == 4 else v6_networks
-                target.append((int(network.network_address), network.prefixlen, ref))
+                for value, ref in zip(values, refs, strict=True):
+                    network = ipaddress.ip_network(value.strip(), strict=False)
+                    if network.version != (4 if t is T.IPV4_CIDR else 6) or "%" in value:
+                        raise ValueError(f"{value!r} is not an {t.value} network")
+                    target = v4_networks if network.version == 4 else v6_networks
+                    target.append((int(network.network_address), network.prefixlen, ref))
             elif t is T.DOMAIN:
-                domain = value.strip().lower().removesuffix(".")
-                if not (domain.isascii() and "." in domain and _HOSTNAME.fullmatch(domain)) or "*" in domain:
-                    raise ValueError(f"{value!r} is not a canonical domain")
-                domains.append((domain, ref))
+                domains = list(zip(_domains(values), refs, strict=True))
             elif t is T.URL:
-                if not _URL_START.match(value):
-                    raise ValueError(f"{value!r} is not a canonical URL")
-                urls.append((value, ref))
+                for value in values:
+                    if not _URL_START.match(value):
+                        raise ValueError(f"{value!r} is not a canonical URL")
+                urls = list(zip(values, refs, strict=True))
             elif t is T.EMAIL:
-                local, at, domain = value.rpartition("@")
-                if not (local and at and "." in domain):
-                    raise ValueError(f"{value!r} is not a canonical e-mail address")
-                emails.append((value, ref))
+                for value in values:
+                    local, at, domain = value.rpartition("@")
+                    if not (local and at and "." in domain):
+                        raise ValueError(f"{value!r} is not a canonical e-mail address")
+                emails = list(zip(values, refs, strict=True))
             elif t in (T.MD5, T.SHA1, T.SHA256, T.SHA512):
-                text = value.strip()
-                if _HASH_TYPES.get(len(text)) is not t or not re.fullmatch(r"[0-9A-Fa-f]+", text):
-                    raise ValueError(f"{value!r} is not an {t.value} hash")
-                hashes.append((bytes.fromhex(text), ref))
+                for value, ref in zip(values, refs, strict=True):
+                    text = value.strip()
+                    if _HASH_TYPES.get(len(text)) is not t or not re.fullmatch(r"[0-9A-Fa-f]+", text):
+                        raise ValueError(f"{value!r} is not an {t.value} hash")
+                    hashes.append((bytes.fromhex(text), ref))
             else:
-                self.skipped += 1
+                self.skipped += len(values)
                 continue
-            self.size += 1
-        self._v4 = _Family(32, v4_addresses, v4_networks) if v4_addresses or v4_networks else None
-        self._v6 = _Family(128, v6_addresses, v6_networks) if v6_addresses or v6_networks else None
+            self.size += len(values)
+        self._v4 = _Family(32, *v4_addresses, v4_networks) if len(v4_addresses[1]) or v4_networks else None
+        self._v6 = _Family(128, *v6_addresses, v6_networks) if len(v6_addresses[1]) or v6_networks else None
         # find() tests the IPv4 bitmap itself; an IPv4 address may also hit IPv6 networks as ::ffff:a.b.c.d.
         self._v4_bitmap, self._v4_mask = (self._v4.bitmap, self._v4.mask) if self._v4 else (b"\0", 0)
         self._mapped_indexed = self._v6 is not None and self._v6.maybe(_MAPPED)
         self._domains = _Exact(domains, markers=[_two_labels(domain) for domain, _ in domains])
         self._domain_members = self._domains.members
         # The last characters of all indexed names: "1331901000.000000" and the like end at one probe.
-        self._domain_last = frozenset(c for d in self._domains.keys for c in (d[-1], d[-1].upper()))
+        last = {domain[-1] for domain in self._domains.keys}
+        self._domain_last = frozenset(last | {c.upper() for c in last})
         self._urls = _Exact(urls)
         self._url_hosts = frozenset(_url_host(url) for url in self._urls.keys)
         self._emails = _Exact(emails)
@@ -558,6 +636,33 @@ def _parse_ipv4(value: str) -> int:
     if _ipv4_text(n) != text:
         raise ValueError(f"{value!r} is not a canonical IPv4 address")
     return n
+
+
+_CANONICAL_DOMAIN = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)+")  # lower-case ASCII labels, two or more
+
+
+def _parse_ipv4_many(values: list[str]) -> npt.NDArray[np.uint32]:
+    """:func:`_parse_ipv4` of every value, in bulk: checked by one expression, parsed by numpy."""
+    texts = list(map(str.strip, values))
+    if not all(map(CANONICAL_IPV4.fullmatch, texts)):
+        for value in values:
+            _parse_ipv4(value)  # raises for the first bad value, saying why
+    if not texts:
+        return np.zeros(0, dtype=np.uint32)
+    octets = np.fromstring(".".join(texts), dtype=np.uint32, sep=".").reshape(-1, 4)
+    weights = np.array([1 << 24, 1 << 16, 1 << 8, 1], dtype=np.uint32)
+    return np.asarray(octets @ weights, dtype=np.uint32)
+
+
+def _domains(values: list[str]) -> list[str]:
+    """Domain indicators as the index keeps them: lower case, no trailing dot; a value that is no
+    canonical domain (non-ASCII, one label, a wildcard) raises ``ValueError``."""
+    names = list(map(str.lower, map(str.strip, values)))
+    names = [name[:-1] if name[-1:] == "." else name for name in names]
+    if not all(map(_CANONICAL_DOMAIN.fullmatch, names)):
+        bad = next(v for v, n in zip(values, names, strict=True) if not _CANONICAL_DOMAIN.fullmatch(n))
+        raise ValueError(f"{bad!r} is not a canonical domain")
+    return names
 
 
 def _parse_ipv6(value: str) -> int:

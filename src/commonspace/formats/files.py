@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from commonspace.domain.vocab import IndicatorType
 from commonspace.formats import documents, freetext, misp, rules, stix, suricata, tabular
 from commonspace.formats.detect import InFormat, OutFormat, detect
 from commonspace.formats.model import Exchange, FormatError, IndicatorItem, Problem, ReportItem
@@ -102,6 +103,31 @@ def read_path(
     except OSError as exc:
         raise FormatError([Problem(str(path), "file", exc.strerror or str(exc))]) from exc
     return read(str(path), data, fmt, skip_invalid=skip_invalid, progress=progress)
+
+
+def read_entries(
+    path: Path, *, skip_invalid: bool = False
+) -> tuple[list[tuple[IndicatorType, str]], list[Problem]]:
+    """The type and canonical value of each indicator of a file (any format :func:`read_path` reads), in
+    the order of the file, and the problems left out with ``skip_invalid``: what matching needs of it.
+
+    A plain list is read straight into values, without the reports and items of an Exchange: lists of
+    hundreds of thousands of values are the usual input of ``commonspace match``."""
+    if not path.is_dir():
+        data = path.read_bytes()
+        if detect(path.name, data[:HEAD]) is InFormat.LIST:
+            values = tabular.read_list(data, source=str(path), skip_invalid=skip_invalid)
+            return values.entries, values.problems
+        exchange = read(str(path), data, skip_invalid=skip_invalid)
+    else:
+        exchange = read_path(path, skip_invalid=skip_invalid)
+    entries = [
+        typed
+        for report in exchange.reports
+        for item in report.indicators
+        if (typed := item.typed()) is not None
+    ]
+    return entries, exchange.problems
 
 
 def write(exchange: Exchange, fmt: OutFormat) -> tuple[bytes, dict[str, bytes]]:

@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from commonspace.domain import canonical
 from commonspace.domain.vocab import TLP, Distribution, IndicatorType, ThreatLevel
 
 
@@ -77,6 +78,21 @@ class IndicatorItem:
     created: datetime | None = None
     modified: datetime | None = None
     canonical: str | None = None  # the canonical value, when the reader has computed it (lists do)
+
+    def typed(self) -> tuple[IndicatorType, str] | None:
+        """Its type and canonical value: the given type (or the detected one) and the value in its form;
+        None when no type is given and none is detected.
+
+        Raises :class:`~commonspace.domain.canonical.InvalidIndicator` for a value that is not of its
+        given type (the readers check them, so only a reader's bug gets there)."""
+        if self.type is not None and self.canonical:
+            return self.type, self.canonical
+        found = canonical.detect(self.value)
+        if found is not None and (self.type is None or found[0] is self.type):
+            return found
+        if self.type is not None:
+            return self.type, canonical.canonicalize(self.type, self.value)
+        return None
 
 
 @dataclass

@@ -21,6 +21,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
@@ -38,7 +39,6 @@ _FORMULA = re.compile(r"'*[=+\-@\t\r]")  # what gets a quote on export
 _NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")  # what loses one on import
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _CONFIDENCE = re.compile(r"[0-9]{1,3}")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _VALUE_END = re.compile(r"[\s;]")
 
 
@@ -82,32 +82,69 @@ def parse_csv(data: bytes, *, source: str = "", skip_invalid: bool = False) -> E
     return _finish(exchange, problems, skip_invalid)
 
 
-def parse_plain(data: bytes, *, source: str = "", skip_invalid: bool = False) -> Exchange:
+@dataclass(slots=True)
+class ListValues:
+    """The values of a plain list, in the order of the file: ``entries[i]`` is the type and canonical form
+    of the i-th, ``written[i]`` the value as written (refanged) where that differs from the canonical."""
+
+    entries: list[tuple[IndicatorType, str]]
+    written: dict[int, str]
+    problems: list[Problem]
+    read: int
+    """Lines holding a value: neither blank nor comments."""
+
+
+def read_list(data: bytes, *, source: str = "", skip_invalid: bool = False) -> ListValues:
     """Read a plain list: one value per line, typed by detection. What follows white space or ``;`` on a
-    line is ignored; blank lines and lines starting with ``#`` are skipped."""
+    line is ignored; blank lines and lines starting with ``#`` are skipped.
+
+    Lists of hundreds of thousands of addresses and names are common (blocklists, top-sites lists), so one
+    expression first sorts every line at C speed; only lines that are not a canonical address or name as
+    written take the general path (refanging, detection).
+    """
     text = _decode(data, source)
-    exchange = Exchange(source=source)
-    report = ReportItem(title=_default_title(source, "List"))
+    # Lines end at \r\n, \r or \n (split by str methods: quicker than an expression).
+    lines = (text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text).split("\n")
+    entries: list[tuple[IndicatorType, str]] = []
+    written: dict[int, str] = {}
     problems: list[Problem] = []
-    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
+    ipv4, domain = IndicatorType.IPV4, IndicatorType.DOMAIN
+    plain_values = map(canonical.PLAIN_VALUE.fullmatch, lines)
+    for number, (line, plain) in enumerate(zip(lines, plain_values, strict=True), start=1):
+        if plain is not None:
+            entries.append((ipv4 if plain.lastindex else domain, line))
             continue
-        exchange.objects_read += 1
+        line = line.strip()
+        if not line or line[0] == "#":
+            continue
         # A printable ASCII line holds no white space but spaces: then the regular expression is not needed.
-        plain = line.isascii() and line.isprintable() and " " not in line and ";" not in line
-        value = line if plain else _VALUE_END.split(line, maxsplit=1)[0]
+        whole = line.isascii() and line.isprintable() and " " not in line and ";" not in line
+        value = line if whole else _VALUE_END.split(line, maxsplit=1)[0]
         found = canonical.detect(value)
         if found is None:
             reason = f"{_shown(value)} is not a value of a known type (a file name needs a CSV type column)"
             problems.append(Problem(source, f"line {number}", reason))
             continue
-        # A canonical value is its own refanged form.
-        shown = value if found[1] == value else canonical.refang(value)
-        report.indicators.append(IndicatorItem(value=shown, type=found[0], canonical=found[1]))
-    if report.indicators:
-        exchange.reports.append(report)
-    return _finish(exchange, problems, skip_invalid)
+        if found[1] != value:  # a canonical value is its own refanged form
+            written[len(entries)] = canonical.refang(value)
+        entries.append(found)
+    if problems and not skip_invalid:
+        raise FormatError(problems)
+    return ListValues(entries, written, problems, len(entries) + len(problems))
+
+
+def parse_plain(data: bytes, *, source: str = "", skip_invalid: bool = False) -> Exchange:
+    """A plain list (see :func:`read_list`) as one report holding its values."""
+    values = read_list(data, source=source, skip_invalid=skip_invalid)
+    exchange = Exchange(source=source, objects_read=values.read, problems=values.problems)
+    if values.entries:
+        written = values.written
+        indicators = [
+            IndicatorItem(value=written.get(i, value), type=type_, canonical=value)
+            for i, (type_, value) in enumerate(values.entries)
+        ]
+        exchange.reports.append(ReportItem(title=_default_title(source, "List"), indicators=indicators))
+    return exchange
 
 
 def _decode(data: bytes, source: str) -> str:

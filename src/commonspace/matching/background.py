@@ -37,6 +37,7 @@ from commonspace.jobs import service as jobs
 from commonspace.jobs.runner import JobContext, JobLost
 from commonspace.jobs.service import FINAL_STATES, JobState
 from commonspace.matching import service as matching
+from commonspace.matching.watchlist import Watchlist
 from commonspace.policy import Subject
 from commonspace.store import tables as t
 from commonspace.store.db import DEFAULT_URL
@@ -237,7 +238,7 @@ def _run(ctx: JobContext, upload: Path, partial: Path) -> dict[str, Any]:
     return _summary(result, watchlist, sightings)
 
 
-def _summary(result: Result, watchlist: matching.Watchlist, sightings: int | None) -> dict[str, Any]:
+def _summary(result: Result, watchlist: Watchlist, sightings: int | None) -> dict[str, Any]:
     reports: dict[tuple[str, str], set[str]] = {}
     for ref in result.tally.by_ref:
         type_, value = watchlist.entries[ref]

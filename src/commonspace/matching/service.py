@@ -1,71 +1,27 @@
-"""Matching logs against indicators: the indicators a member may see, or those of files; sightings.
+"""Matching logs against the database's indicators: those a member may see; sightings; access logs.
 
-A :class:`Watchlist` is an index over indicators and what each of its references stands for: for the
-database's indicators, the indicator row and its report; for the indicators of files, only the value.
 The database's indicators are those the access policy lets the member see (``indicator_filter``), so
 neither the output nor the sightings ever tell an organisation of an indicator or a report it cannot see.
+(The indicators of files are read by :func:`commonspace.matching.watchlist.file_watchlist`.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import datetime
 
-import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from commonspace import policy
 from commonspace.audit import service as audit
-from commonspace.domain import canonical
 from commonspace.domain.errors import Forbidden
 from commonspace.domain.vocab import IndicatorType, SightingKind
-from commonspace.engine.index import IndicatorIndex
 from commonspace.engine.warninglists import WarningLists
-from commonspace.formats.model import Exchange
+from commonspace.matching.watchlist import Watchlist
 from commonspace.policy import Subject
 from commonspace.store import tables as t
 from commonspace.store.tables import utcnow
-
-Entry = tuple[IndicatorType, str]
-
-
-@dataclass
-class Watchlist:
-    """The indicators to match: ``entries[ref]`` is the ``(type, canonical value)`` of reference ``ref``;
-    from the database, ``indicator_ids[ref]`` and ``reports[ref]`` (a report's UUID) say whose it is."""
-
-    entries: list[Entry] = field(default_factory=list)
-    indicator_ids: list[int] = field(default_factory=list)
-    reports: list[str] = field(default_factory=list)
-    excluded: int = 0
-    """Indicators left out because they are on a warninglist."""
-    _index: IndicatorIndex | None = None
-
-    @property
-    def index(self) -> IndicatorIndex:
-        if self._index is None:
-            self._index = IndicatorIndex(
-                (type_, value, ref) for ref, (type_, value) in enumerate(self.entries)
-            )
-        return self._index
-
-    @property
-    def from_database(self) -> bool:
-        return bool(self.indicator_ids)
-
-    def describe(self, refs: Sequence[int]) -> bytes:
-        """The reports of these references, as the output's ``"reports"`` member (none for files)."""
-        if not self.reports:
-            return b""
-        return b',"reports":' + orjson.dumps(sorted({self.reports[ref] for ref in refs}))
-
-
-def _excluded(warninglists: WarningLists | None) -> Callable[[Entry], bool] | None:
-    if warninglists is None:
-        return None
-    return lambda entry: bool(warninglists.check(entry[0], entry[1]))
 
 
 def visible_watchlist(
@@ -79,48 +35,15 @@ def visible_watchlist(
         .order_by(t.Indicator.id)
     )
     watchlist = Watchlist()
-    excluded = _excluded(warninglists)
     types = {type_.value: type_ for type_ in IndicatorType}
     for indicator_id, type_, value, report in session.execute(query):
         entry = (types[type_], value)
-        if excluded is not None and excluded(entry):
+        if warninglists is not None and warninglists.check(*entry):
             watchlist.excluded += 1
             continue
         watchlist.entries.append(entry)
         watchlist.indicator_ids.append(indicator_id)
         watchlist.reports.append(report)
-    return watchlist
-
-
-def file_watchlist(exchanges: Iterable[Exchange], *, warninglists: WarningLists | None = None) -> Watchlist:
-    """The indicators of files read by :mod:`commonspace.formats`, once each, in canonical form.
-
-    Raises :class:`~commonspace.domain.canonical.InvalidIndicator` for a value that is not of its type
-    (the readers have checked them, so only a reader's bug gets here)."""
-    watchlist = Watchlist()
-    seen: set[Entry] = set()
-    excluded = _excluded(warninglists)
-    for exchange in exchanges:
-        for report in exchange.reports:
-            for item in report.indicators:
-                found = (
-                    (item.type, item.canonical)
-                    if item.type and item.canonical
-                    else canonical.detect(item.value)
-                )
-                if found is not None and (item.type is None or found[0] is item.type):
-                    entry: Entry = found
-                elif item.type is not None:
-                    entry = (item.type, canonical.canonicalize(item.type, item.value))
-                else:
-                    continue
-                if entry in seen:
-                    continue
-                seen.add(entry)
-                if excluded is not None and excluded(entry):
-                    watchlist.excluded += 1
-                    continue
-                watchlist.entries.append(entry)
     return watchlist
 
 
