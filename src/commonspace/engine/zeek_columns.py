@@ -11,7 +11,8 @@ well), and columns whose cells hold none of the characters every indicator needs
 hashes indexed, a hash's length). The answers are exactly those of the record-by-record path
 (:func:`commonspace.engine.match.match_records` over :class:`~commonspace.engine.readers.zeek.ZeekParser`
 records): a block that the fast path cannot take as it is (a line with another column count, escapes,
-``\\r``, a separator that is not one ASCII character) gives ``None``, and the caller parses it.
+``\\r``, a separator that is not one ASCII character, two columns of the same name) gives ``None``, and
+the caller parses it.
 """
 
 from __future__ import annotations
@@ -107,8 +108,11 @@ class _Plan:
 
 
 def _usable(schema: Schema) -> bool:
+    # A record reports an indicator once a field name, whichever of two columns so named hit it first:
+    # columns looked at one by one cannot tell.
     return (
         len(schema.fields) >= 2
+        and len(set(schema.fields)) == len(schema.fields)
         and len(schema.separator) == 1
         and schema.separator.isascii()
         and schema.separator not in "\n\r\\"
