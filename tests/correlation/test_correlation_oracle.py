@@ -7,8 +7,10 @@ narrowed. For every subject and every report the subject may see (by tests/polic
 service's answer must be what this file computes by brute force, pair by pair, from the rules alone:
 the other visible reports holding a visible value linked to each visible value of ours, or
 "over-correlating" when there are more than the limit. The limit is small, so that values are often
-"hot" (held by more reports than the limit, visible or not), and the ranges are read sometimes in one
-statement, sometimes one by one (a tiny ROW_CAP): neither may change the answer.
+"hot" (held by more reports than the limit, visible or not), the ranges are read sometimes in one
+statement, sometimes one by one (a tiny ROW_CAP), and the values' look-ups on PostgreSQL check the policy
+sometimes against the ids of the reports seen, sometimes by joining each indicator to its report (a
+_SEEN_CAP of 0): none of it may change the answer.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ class WorldSpec:
     subjects: tuple[tuple[int, str], ...]  # (organisation, role)
     limit: int
     row_cap: int
+    seen_cap: int
 
 
 def sharings(groups: int) -> st.SearchStrategy[Sharing]:
@@ -144,7 +147,13 @@ def worlds(draw: st.DrawFn) -> WorldSpec:
         reports.append(ReportSpec(draw(org), status, distribution, group, tuple(values)))
     subjects = tuple(draw(st.lists(st.tuples(org, st.sampled_from(oracle.ROLES)), min_size=1, max_size=3)))
     return WorldSpec(
-        orgs, groups, tuple(reports), subjects, draw(st.integers(1, 3)), draw(st.sampled_from([1, 10_000]))
+        orgs,
+        groups,
+        tuple(reports),
+        subjects,
+        draw(st.integers(1, 3)),
+        draw(st.sampled_from([1, 10_000])),
+        draw(st.sampled_from([0, lookup._SEEN_CAP])),
     )
 
 
@@ -259,7 +268,11 @@ def test_correlations_are_those_of_the_naive_oracle(
     oracle_engine: Engine, world: WorldSpec, asked: tuple[str, str]
 ) -> None:
     memberships = dict(enumerate(world.groups))
-    with Session(oracle_engine) as session, mock.patch.object(lookup, "ROW_CAP", world.row_cap):
+    with (
+        Session(oracle_engine) as session,
+        mock.patch.object(lookup, "ROW_CAP", world.row_cap),
+        mock.patch.object(lookup, "_SEEN_CAP", world.seen_cap),
+    ):
         assert session.scalar(select(func.count()).select_from(t.Organisation)) == 0, "not an empty database"
         reports, members = _insert(session, world)
         report_index = {report.id: i for i, report in enumerate(reports)}

@@ -27,6 +27,7 @@ _FAMILY = {
 NETWORK_TYPES = frozenset({IndicatorType.IPV4_CIDR, IndicatorType.IPV6_CIDR})
 # The end of a range is exclusive: this follows every key that starts with the last address's key.
 _PAST = "~"
+_KEPT = [0xFF << (8 - bits) & 0xFF for bits in range(8)]  # of an octet, the mask that keeps its first bits
 
 
 def address_key(type_: IndicatorType | str, canonical: str) -> str | None:
@@ -60,13 +61,21 @@ def domain_range(host_key: str) -> tuple[str, str]:
 
 def ipv4_networks_containing(address: str, prefix_lengths: Iterable[int]) -> list[str]:
     """The canonical IPv4 networks of the given prefix lengths (0 to 32) around a canonical address: what
-    ``canonical.ip_networks_containing`` gives, by integer arithmetic (correlation asks it of thousands of
-    addresses at a time)."""
+    ``canonical.ip_networks_containing`` gives, from the address's own digits (correlation asks it of
+    thousands of addresses at a time): the octets a length keeps whole are copied, only the one it cuts is
+    masked, the rest are 0."""
     a, b, c, d = address.split(".")
-    number = int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d)
     out = []
     for length in prefix_lengths:
-        if 0 <= length <= 32:
-            n = number >> (32 - length) << (32 - length)
-            out.append(f"{n >> 24}.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}/{length}")
+        if length >= 24:
+            if length < 32:
+                out.append(f"{a}.{b}.{c}.{int(d) & _KEPT[length - 24]}/{length}")
+            elif length == 32:
+                out.append(f"{int(a)}.{int(b)}.{int(c)}.{int(d)}/32")
+        elif length >= 16:
+            out.append(f"{a}.{b}.{int(c) & _KEPT[length - 16]}.0/{length}")
+        elif length >= 8:
+            out.append(f"{a}.{int(b) & _KEPT[length - 8]}.0.0/{length}")
+        elif length >= 0:
+            out.append(f"{int(a) & _KEPT[length]}.0.0.0/{length}")
     return out

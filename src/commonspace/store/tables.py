@@ -233,7 +233,21 @@ class Indicator(Base):
 
     __table_args__ = (
         UniqueConstraint("report_id", "type", "canonical"),
-        Index("ix_indicator_canonical", "canonical"),
+        # On PostgreSQL it covers what correlation reads of the indicators holding a value: its look-ups
+        # are index-only scans (see migration 0006).
+        Index(
+            "ix_indicator_canonical",
+            "canonical",
+            postgresql_include=[
+                "type",
+                "report_id",
+                "id",
+                "uuid",
+                "distribution",
+                "sharing_group_id",
+                "warninglists",
+            ],
+        ),
         Index("ix_indicator_host_key", "host_key"),
         Index("ix_indicator_type_prefix_len", "type", "prefix_len"),
     )
