@@ -3,9 +3,6 @@ on PostgreSQL, and the garbage collector they pause."""
 
 from __future__ import annotations
 
-import gc
-
-import pytest
 from sqlalchemy import Column, Engine, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
@@ -50,24 +47,3 @@ def test_the_canonical_index_covers_what_the_lookups_of_values_read(pg_engine: E
                 read = _indicator_columns(statement)
                 assert read, "no column of indicator found in the statement"
                 assert read <= held, f"read but not in the index: {sorted(read - held)}"
-
-
-def test_the_collector_is_paused_for_the_work_alone() -> None:
-    was = gc.isenabled()
-    try:
-        gc.enable()
-        with lookup._collector_paused():
-            assert not gc.isenabled()
-        assert gc.isenabled()
-        with pytest.raises(RuntimeError), lookup._collector_paused():
-            raise RuntimeError("the work failed")
-        assert gc.isenabled()
-        gc.disable()  # paused already (by whoever calls): it stays so
-        with lookup._collector_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    finally:
-        if was:
-            gc.enable()
-        else:
-            gc.disable()

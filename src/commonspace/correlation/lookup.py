@@ -1,11 +1,9 @@
 """The work behind correlation: the values and ranges to look up, the statements that find the other
 reports' values among what the member may see, and the answers assembled (see ``correlation.service``)."""
 
-import gc
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +41,7 @@ from commonspace.correlation.model import (
     ReportRef,
     Value,
 )
-from commonspace.domain import canonical
+from commonspace.domain import canonical, collector
 from commonspace.domain.vocab import IndicatorType
 from commonspace.policy import Subject
 from commonspace.reports import search
@@ -137,7 +135,7 @@ def _correlate(
 ) -> list[Correlation]:
     if not values:
         return []
-    with _collector_paused():  # around the call: its temporaries are gone when the collector is back
+    with collector.paused():  # around the call: its temporaries are gone when the collector is back
         return _correlate_paused(session, subject, values, exclude_report, limit, include_warninglisted)
 
 
@@ -175,21 +173,6 @@ def _correlate_paused(
     _exact(session, probes, wanted, alone, limit, found, over)
     _ranges(session, probes, wanted, limit, found, over)
     return _assemble(session, subject, values, limit, found, over)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused for the work of one page, as ``formats.stix.parse`` pauses it
-    for the same reason: the work builds a few hundred thousand small objects (probes, rows, matches) that
-    all live until the answer is made and hold no cycle to free. The collector's passes over them found
-    nothing and took about half the time of a 10,000-value page, each full pass longer as they grew."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # The most reports seen passed by id: past that, sending and planning the array (the planner estimates the

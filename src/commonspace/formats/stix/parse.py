@@ -7,10 +7,10 @@ file, with it the object is left out and the problem listed.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections.abc import Callable
 
+from commonspace.domain import collector
 from commonspace.formats.model import Exchange, FormatError, Problem
 from commonspace.formats.stix.common import Ids, is_id
 from commonspace.formats.stix.pieces import documents
@@ -31,15 +31,8 @@ def parse_stix(
     ``skip_invalid``, any invalid object. ``progress`` is called with the count of objects read so far,
     every 5,000 objects and at the end.
     """
-    # Reading creates a great many small objects that all live until the end: the cyclic garbage
-    # collector's passes over them find nothing and took about a sixth of the time, so it pauses.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():  # reading makes a great many small objects that all live until the end
         return _parse(data, source, skip_invalid, progress)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _parse(data: bytes, source: str, skip_invalid: bool, progress: Callable[[int], None] | None) -> Exchange:
