@@ -19,23 +19,12 @@ from commonspace.engine.match import Hit, match_records
 from commonspace.engine.readers import open_log
 from commonspace.engine.scan import BlockHits, Scanner, group_hits, hits_of
 from commonspace.engine.zeek_columns import ZeekColumns
+from sample_index import SAMPLE_INDEX
 
 T = IndicatorType
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-INDEX = IndicatorIndex(
-    [
-        (T.DOMAIN, "evil.example", 1),
-        (T.DOMAIN, "evil.example", 2),
-        (T.DOMAIN, "b.evil.example", 3),
-        (T.IPV4, "192.0.2.1", 4),
-        (T.IPV4_CIDR, "192.0.2.0/24", 5),
-        (T.IPV6, "2001:db8::1", 6),
-        (T.URL, "http://evil.example/x", 7),
-        (T.EMAIL, "bob@evil.example", 8),
-        (T.MD5, "d41d8cd98f00b204e9800998ecf8427e", 9),
-    ]
-)
+INDEX = SAMPLE_INDEX
 HEADER = (
     "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tx\n"
     "#fields\tts\thost\tips\tname\tport\tnote\n"

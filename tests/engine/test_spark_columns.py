@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from commonspace.domain.vocab import IndicatorType
 from commonspace.engine import scan
-from commonspace.engine.index import IndicatorIndex
 from commonspace.engine.match import Hit, match_records
 from commonspace.engine.readers import Block, LogFormat, open_log
 from commonspace.engine.readers.spans import Span, ZeekSpanReader, span_reader
@@ -29,21 +28,10 @@ from commonspace.engine.scan import BlockHits
 from commonspace.engine.spans import count_span, plan
 from commonspace.engine.spark.tasks import HitRow, Outcome, Task, run_task
 from commonspace.engine.zeek_columns import ZeekColumns
+from sample_index import SAMPLE_INDEX
 
 T = IndicatorType
-INDEX = IndicatorIndex(
-    [
-        (T.DOMAIN, "evil.example", 1),
-        (T.DOMAIN, "evil.example", 2),
-        (T.DOMAIN, "b.evil.example", 3),
-        (T.IPV4, "192.0.2.1", 4),
-        (T.IPV4_CIDR, "192.0.2.0/24", 5),
-        (T.IPV6, "2001:db8::1", 6),
-        (T.URL, "http://evil.example/x", 7),
-        (T.EMAIL, "bob@evil.example", 8),
-        (T.MD5, "d41d8cd98f00b204e9800998ecf8427e", 9),
-    ]
-)
+INDEX = SAMPLE_INDEX
 VALUES = [
     "192.0.2.1",
     "192.0.2.9",
